@@ -1,0 +1,27 @@
+//! Networking on the reactor: TCP (and UDP) sockets whose operations are futures.
+//!
+//! Floor 3. Every socket here is a mio socket registered with the current
+//! runtime's reactor (`reactor.rs`): an operation is tried at once, and only if
+//! the OS says `WouldBlock` does the task wait for the reactor to report the
+//! socket ready. Sockets belong to the runtime they were made on and are not
+//! `Send`.
+//!
+//! `bind` and `connect` are `async`, as in tokio: an address literal is used as it
+//! is, a host name is resolved off the loop (see [`ToSocketAddrs`]).
+
+use std::rc::Rc;
+
+mod addr;
+mod tcp;
+
+pub use addr::{Target, ToSocketAddrs};
+pub use tcp::{TcpListener, TcpStream};
+
+use crate::reactor::Reactor;
+
+/// The current runtime's reactor, for `what`; panics with a clear message outside one.
+fn current_reactor(what: &str) -> Rc<Reactor> {
+    crate::runtime::current_reactor().unwrap_or_else(|| {
+        panic!("evloop::net::{what} used outside a runtime: await it inside Runtime::block_on")
+    })
+}

@@ -1,0 +1,285 @@
+//! TCP: [`TcpListener`] and [`TcpStream`], non-blocking sockets on the reactor.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::addr::{resolve, ToSocketAddrs};
+use super::current_reactor;
+use crate::reactor::{Direction, IoSource};
+
+/// A TCP socket that accepts connections.
+///
+/// ```
+/// evloop::run(async {
+///     let listener = evloop::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     let client = evloop::spawn(async move {
+///         evloop::net::TcpStream::connect(addr).await.unwrap()
+///     });
+///     let (_server_side, peer) = listener.accept().await.unwrap();
+///     let client = client.await.unwrap();
+///     assert_eq!(peer, client.local_addr().unwrap());
+/// });
+/// ```
+pub struct TcpListener {
+    /// The registered mio listener.
+    source: IoSource<mio::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds to `addr` (a literal like `"127.0.0.1:0"` for any free port, a
+    /// `SocketAddr`, or a host name and port, resolved off the loop). With several
+    /// addresses, the first that binds wins.
+    ///
+    /// # Errors
+    ///
+    /// If no address binds: the last error, its message naming the address
+    /// (`"could not bind 127.0.0.1:8080: Address already in use"`).
+    ///
+    /// # Panics
+    ///
+    /// If awaited outside a runtime.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let mut last_error = None;
+        for addr in resolve(&addr).await? {
+            match mio::net::TcpListener::bind(addr) {
+                Ok(listener) => {
+                    let source = IoSource::new(listener, current_reactor("TcpListener::bind"))?;
+                    return Ok(TcpListener { source });
+                }
+                Err(e) => last_error = Some(with_context("bind", addr, e)),
+            }
+        }
+        Err(last_error.expect("resolve never returns an empty list"))
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = poll_fn(|cx| self.poll_accept(cx)).await?;
+        Ok((stream, peer))
+    }
+
+    /// Polls for a connection; `accept` as a poll function.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let (stream, peer) =
+            std::task::ready!(self
+                .source
+                .poll_io(Direction::Read, cx, |listener| listener.accept()))?;
+        Poll::Ready(TcpStream::from_mio(stream).map(|stream| (stream, peer)))
+    }
+
+    /// The address this listener is bound to (with the real port, if it was 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.source.get_ref().local_addr()
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+/// A TCP connection.
+///
+/// Reads and writes are `async` methods on `&mut self`; the `futures-io` traits
+/// `AsyncRead` and `AsyncWrite` are implemented too (feature `futures-io`, on by
+/// default). Dropping the stream closes the connection.
+pub struct TcpStream {
+    /// The registered mio stream.
+    source: IoSource<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`, trying each of its addresses in turn.
+    ///
+    /// # Errors
+    ///
+    /// If every address fails: the last error, its message naming the address
+    /// (`"could not connect to 127.0.0.1:9: Connection refused"`).
+    ///
+    /// # Panics
+    ///
+    /// If awaited outside a runtime.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last_error = None;
+        for addr in resolve(&addr).await? {
+            match TcpStream::connect_one(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last_error = Some(with_context("connect to", addr, e)),
+            }
+        }
+        Err(last_error.expect("resolve never returns an empty list"))
+    }
+
+    /// Connects to one address: starts a non-blocking connect, then waits until the
+    /// socket is writable and checks how the connect ended.
+    async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
+        poll_fn(|cx| {
+            stream.source.poll_io(Direction::Write, cx, |s| {
+                if let Some(e) = s.take_error()? {
+                    return Err(e);
+                }
+                match s.peer_addr() {
+                    Ok(_) => Ok(()),
+                    // Not connected yet: wait for the next writable event.
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                        Err(io::ErrorKind::WouldBlock.into())
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+        })
+        .await?;
+        Ok(stream)
+    }
+
+    /// Registers a connected (or connecting) mio stream with the current reactor.
+    fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        let source = IoSource::new(stream, current_reactor("TcpStream"))?;
+        Ok(TcpStream { source })
+    }
+
+    /// Reads what is available, up to `buf.len()` bytes, waiting if nothing is.
+    /// Returns 0 at the end of the stream.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read_buf(cx, buf)).await
+    }
+
+    /// Writes some of `buf`, waiting for room if there is none; returns how much.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_write_buf(cx, buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes.
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the stream ends first.
+    pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.read(buf).await? {
+                0 => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the stream ended before read_exact filled its buffer",
+                    ))
+                }
+                n => buf = &mut buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes all of `buf`.
+    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads until the end of the stream, appending to `buf`; returns how many
+    /// bytes were read.
+    pub async fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        let start = buf.len();
+        let mut chunk = [0u8; 8192];
+        loop {
+            match self.read(&mut chunk).await? {
+                0 => return Ok(buf.len() - start),
+                n => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// The address of the other end.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.source.get_ref().peer_addr()
+    }
+
+    /// The address of this end.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.source.get_ref().local_addr()
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on: off sends small writes at once.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.source.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether Nagle's algorithm is off.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.source.get_ref().nodelay()
+    }
+
+    /// Shuts down the read half, the write half, or both, as `std`'s does.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.source.get_ref().shutdown(how)
+    }
+
+    /// Polls a read into `buf`.
+    pub fn poll_read_buf(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.source
+            .poll_io(Direction::Read, cx, |mut stream| stream.read(buf))
+    }
+
+    /// Polls a write of `buf`.
+    pub fn poll_write_buf(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.source
+            .poll_io(Direction::Write, cx, |mut stream| stream.write(buf))
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+#[cfg(feature = "futures-io")]
+impl futures_io::AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_read_buf(cx, buf)
+    }
+}
+
+#[cfg(feature = "futures-io")]
+impl futures_io::AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_buf(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(())) // writes go straight to the socket: nothing is buffered
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+/// Wraps an OS error with what was being done and to which address.
+fn with_context(action: &str, addr: SocketAddr, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("could not {action} {addr}: {error}"))
+}

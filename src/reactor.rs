@@ -1,0 +1,240 @@
+//! The reactor: one `mio::Poll`, and which wakers wait on which socket. Step 4 of
+//! the loop.
+//!
+//! Floor 1 (it knows `mio`, and hands out nothing but `std::task::Waker`s).
+//!
+//! Every I/O object (a socket, the timer's `timerfd`) is an [`IoSource`]: registered
+//! once for both directions, and **edge-triggered** — the OS reports a direction
+//! when it *becomes* ready, not while it stays ready. So the rule for an I/O future
+//! is: try the operation; only if it says `WouldBlock` register the waker for that
+//! direction and return `Pending`. Because readiness events are handled only in
+//! step 4, never while a task runs, nothing can slip in between the `WouldBlock`
+//! and the registration.
+//!
+//! Other threads interrupt the wait through a `mio::Waker` (an eventfd on Linux),
+//! wrapped as a std `Waker` by [`Reactor::unparker`].
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use futures_task::ArcWake;
+use mio::{Events, Interest, Token};
+use slab::Slab;
+
+/// The token of the `mio::Waker`; sources use their slab keys, which never get here.
+const UNPARK: Token = Token(usize::MAX);
+
+/// How many readiness events one wait can bring back.
+const EVENTS_PER_WAIT: usize = 1024;
+
+/// Which way a task waits on a source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Waiting for data to read (or a connection to accept).
+    Read,
+    /// Waiting for room to write (or a connection to complete).
+    Write,
+}
+
+/// The tasks waiting on one source, by direction.
+#[derive(Default)]
+struct Waiters {
+    /// Woken when the source becomes readable.
+    readers: Vec<Waker>,
+    /// Woken when the source becomes writable.
+    writers: Vec<Waker>,
+}
+
+/// One runtime's I/O driver.
+pub(crate) struct Reactor {
+    /// The OS's readiness queue (epoll on Linux).
+    poll: RefCell<mio::Poll>,
+    /// Registers and deregisters sources without borrowing `poll`.
+    registry: mio::Registry,
+    /// Space for the events one wait returns.
+    events: RefCell<Events>,
+    /// Who waits on each registered source; the slab key is the source's token.
+    sources: RefCell<Slab<Waiters>>,
+    /// Scratch space for `wait`: wakers collected under the borrow, woken after it.
+    to_wake: RefCell<Vec<Waker>>,
+    /// Interrupts `wait` from another thread.
+    unpark: Arc<mio::Waker>,
+}
+
+impl Reactor {
+    /// A reactor with no sources.
+    pub(crate) fn new() -> io::Result<Reactor> {
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let unpark = Arc::new(mio::Waker::new(poll.registry(), UNPARK)?);
+        Ok(Reactor {
+            poll: RefCell::new(poll),
+            registry,
+            events: RefCell::new(Events::with_capacity(EVENTS_PER_WAIT)),
+            sources: RefCell::new(Slab::new()),
+            to_wake: RefCell::new(Vec::new()),
+            unpark,
+        })
+    }
+
+    /// A `Waker` that interrupts [`Reactor::wait`] from any thread.
+    pub(crate) fn unparker(&self) -> Waker {
+        futures_task::waker(Arc::new(Unparker(self.unpark.clone())))
+    }
+
+    /// Step 4: waits up to `timeout` (`None`: until something happens) for I/O
+    /// readiness or an unpark, and wakes the tasks waiting on what became ready.
+    /// Returns how many events arrived (an unpark counts).
+    pub(crate) fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        let mut events = self.events.borrow_mut();
+        match self.poll.borrow_mut().poll(&mut events, timeout) {
+            Ok(()) => {}
+            // A signal interrupted the wait: that counts as something happening.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(1),
+            Err(e) => return Err(e),
+        }
+        let mut to_wake = self.to_wake.take();
+        let mut count = 0;
+        {
+            let mut sources = self.sources.borrow_mut();
+            for event in events.iter() {
+                count += 1;
+                let Some(waiters) = sources.get_mut(event.token().0) else {
+                    continue; // the unpark token, or a source dropped meanwhile
+                };
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    to_wake.append(&mut waiters.readers);
+                }
+                if event.is_writable() || event.is_write_closed() || event.is_error() {
+                    to_wake.append(&mut waiters.writers);
+                }
+            }
+        }
+        drop(events);
+        // Wake with no borrow held: a waker may be foreign code.
+        for waker in to_wake.drain(..) {
+            waker.wake();
+        }
+        *self.to_wake.borrow_mut() = to_wake;
+        Ok(count)
+    }
+
+    /// Registers `source` for both directions; returns its token.
+    fn register(&self, source: &mut impl mio::event::Source) -> io::Result<Token> {
+        let token = Token(self.sources.borrow_mut().insert(Waiters::default()));
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self.registry.register(source, token, interest) {
+            self.sources.borrow_mut().remove(token.0);
+            return Err(e);
+        }
+        Ok(token)
+    }
+
+    /// Deregisters `source` and forgets its waiters.
+    fn deregister(&self, source: &mut impl mio::event::Source, token: Token) {
+        // Deregistering can only fail if the fd is already closed; nothing to undo.
+        let _ = self.registry.deregister(source);
+        let waiters = self.sources.borrow_mut().try_remove(token.0);
+        drop(waiters);
+    }
+
+    /// Makes `waker` wait for `token` to become ready in `direction`.
+    fn wait_for(&self, token: Token, direction: Direction, waker: &Waker) {
+        let mut sources = self.sources.borrow_mut();
+        let waiters = &mut sources[token.0];
+        let list = match direction {
+            Direction::Read => &mut waiters.readers,
+            Direction::Write => &mut waiters.writers,
+        };
+        if !list.iter().any(|w| w.will_wake(waker)) {
+            list.push(waker.clone());
+        }
+    }
+
+    /// How many sources are registered (the unpark waker not counted).
+    pub(crate) fn source_count(&self) -> usize {
+        self.sources.borrow().len()
+    }
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("sources", &self.source_count())
+            .finish()
+    }
+}
+
+/// Wakes the reactor from another thread.
+struct Unparker(Arc<mio::Waker>);
+
+impl ArcWake for Unparker {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        // Fails only if the eventfd counter is saturated: the reactor is awake then.
+        let _ = arc_self.0.wake();
+    }
+}
+
+/// An I/O object registered with a reactor; deregistered when dropped.
+pub(crate) struct IoSource<S: mio::event::Source> {
+    /// The mio object (socket, `SourceFd`, …).
+    io: S,
+    /// Its token in the reactor.
+    token: Token,
+    /// The reactor it is registered with.
+    reactor: Rc<Reactor>,
+}
+
+impl<S: mio::event::Source> IoSource<S> {
+    /// Registers `io` with `reactor`.
+    pub(crate) fn new(mut io: S, reactor: Rc<Reactor>) -> io::Result<IoSource<S>> {
+        let token = reactor.register(&mut io)?;
+        Ok(IoSource { io, token, reactor })
+    }
+
+    /// The mio object.
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// Runs the non-blocking `op`. If it says `WouldBlock`, the task waits for
+    /// `direction` to become ready and this returns `Pending`; `Interrupted` is
+    /// retried; any other result is returned.
+    pub(crate) fn poll_io<R>(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            match op(&self.io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.reactor.wait_for(self.token, direction, cx.waker());
+                    return Poll::Pending;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}
+
+impl<S: mio::event::Source> Drop for IoSource<S> {
+    fn drop(&mut self) {
+        self.reactor.deregister(&mut self.io, self.token);
+    }
+}
+
+impl<S: mio::event::Source + fmt::Debug> fmt::Debug for IoSource<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IoSource")
+            .field("io", &self.io)
+            .field("token", &self.token.0)
+            .finish()
+    }
+}

@@ -1,0 +1,224 @@
+//! A channel for exactly one value: `oneshot::channel()`.
+//!
+//! The sender may live on any thread (a blocking-pool job sends its result back
+//! through one); the receiver is a future, or [`Receiver::blocking_recv`] off the
+//! loop.
+//!
+//! ```
+//! use evloop::sync::oneshot;
+//! evloop::run(async {
+//!     let (tx, rx) = oneshot::channel();
+//!     std::thread::spawn(move || tx.send("done").unwrap());
+//!     assert_eq!(rx.await.unwrap(), "done");
+//! });
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use super::assert_off_the_loop;
+
+/// Creates a channel for one value.
+pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            value: None,
+            sender_gone: false,
+            receiver_gone: false,
+            waker: None,
+        }),
+        sent: Condvar::new(),
+    });
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver { shared },
+    )
+}
+
+/// What both ends share.
+struct Shared<T> {
+    /// The value and who is still there.
+    state: Mutex<State<T>>,
+    /// Signalled when the value arrives or the sender leaves, for `blocking_recv`.
+    sent: Condvar,
+}
+
+/// The channel's state.
+struct State<T> {
+    /// The value, once sent and until received.
+    value: Option<T>,
+    /// The sender was used or dropped.
+    sender_gone: bool,
+    /// The receiver was dropped.
+    receiver_gone: bool,
+    /// The waker of the task awaiting the receiver.
+    waker: Option<Waker>,
+}
+
+impl<T> Shared<T> {
+    /// Locks the state; a panic elsewhere never leaves it half-written.
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks the sender gone, with or without a value, and wakes the receiver.
+    fn finish_sending(&self, value: Option<T>) {
+        let mut state = self.lock();
+        state.value = value;
+        state.sender_gone = true;
+        let waker = state.waker.take();
+        drop(state);
+        self.sent.notify_one();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// Sends the one value. Dropping it unsent makes the receiver get [`RecvError`].
+pub struct Sender<T> {
+    /// Shared with the receiver.
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`. Never waits.
+    ///
+    /// # Errors
+    ///
+    /// Gives the value back if the receiver was dropped.
+    pub fn send(self, value: T) -> Result<(), T> {
+        if self.shared.lock().receiver_gone {
+            return Err(value);
+        }
+        self.shared.finish_sending(Some(value));
+        std::mem::forget(self); // already marked gone; skip Drop's second wake
+        Ok(())
+    }
+
+    /// Whether the receiver was dropped (a send would fail).
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().receiver_gone
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.shared.finish_sending(None);
+    }
+}
+
+/// Receives the one value: `.await` it, or call [`blocking_recv`](Receiver::blocking_recv).
+pub struct Receiver<T> {
+    /// Shared with the sender.
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// Blocks this thread until the value arrives.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] if the sender was dropped without sending.
+    ///
+    /// # Panics
+    ///
+    /// On a thread running an evloop loop: it would deadlock. `.await` instead.
+    pub fn blocking_recv(self) -> Result<T, RecvError> {
+        assert_off_the_loop("oneshot::Receiver::blocking_recv");
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(value) = state.value.take() {
+                return Ok(value);
+            }
+            if state.sender_gone {
+                return Err(RecvError { _private: () });
+            }
+            state = self
+                .shared
+                .sent
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Takes the value if it has arrived; never waits.
+    ///
+    /// # Errors
+    ///
+    /// `Ok(None)` is "not yet"; [`RecvError`] if the sender is gone without sending.
+    pub fn try_recv(&mut self) -> Result<Option<T>, RecvError> {
+        let mut state = self.shared.lock();
+        match state.value.take() {
+            Some(value) => Ok(Some(value)),
+            None if state.sender_gone => Err(RecvError { _private: () }),
+            None => Ok(None),
+        }
+    }
+}
+
+impl<T> Future for Receiver<T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.shared.lock();
+        if let Some(value) = state.value.take() {
+            return Poll::Ready(Ok(value));
+        }
+        if state.sender_gone {
+            return Poll::Ready(Err(RecvError { _private: () }));
+        }
+        if !matches!(&state.waker, Some(w) if w.will_wake(cx.waker())) {
+            state.waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.receiver_gone = true;
+        let value = state.value.take();
+        drop(state);
+        drop(value);
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("oneshot::Sender")
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.shared.lock();
+        f.debug_struct("oneshot::Receiver")
+            .field("value_waiting", &state.value.is_some())
+            .field("sender_gone", &state.sender_gone)
+            .finish()
+    }
+}
+
+/// The sender was dropped without sending a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecvError {
+    /// Keeps the error opaque.
+    _private: (),
+}
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the oneshot sender was dropped without sending a value")
+    }
+}
+
+impl std::error::Error for RecvError {}

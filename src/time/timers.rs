@@ -1,0 +1,176 @@
+//! Timer storage: which wakers to wake, and when. Step 1 of the loop fires them.
+//!
+//! Floor 1 (std only). The timers are a `BTreeMap` ordered by `(deadline, seq)`:
+//!
+//! - the earliest deadline, which step 4 needs to decide how long to sleep, is the
+//!   map's first key;
+//! - firing pops keys from the front until one lies in the future;
+//! - a `Sleep` dropped before it fires removes its own key, so nothing is left
+//!   behind: a million created-and-dropped sleeps use no memory afterwards. (A
+//!   binary heap cannot remove from the middle; it would keep dead entries until
+//!   their deadlines pass.)
+//!
+//! Every operation is O(log n), with exact deadlines (no wheel slots to round to).
+//! `seq` tells apart timers with equal deadlines and makes them fire in the order
+//! they were set.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::task::Waker;
+use std::time::Instant;
+
+use super::clock::Clock;
+
+/// Names one registered timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TimerKey {
+    /// When the timer fires.
+    deadline: Instant,
+    /// Tells apart timers with the same deadline.
+    seq: u64,
+}
+
+/// The timers of one runtime, and its clock.
+#[derive(Debug)]
+pub(crate) struct Timers {
+    /// The clock the deadlines are measured on.
+    clock: Clock,
+    /// Registered timers, earliest first, each with the waker to wake.
+    entries: RefCell<BTreeMap<TimerKey, Waker>>,
+    /// The next `seq` to hand out.
+    next_seq: Cell<u64>,
+    /// Scratch space for `fire_due`, kept to avoid an allocation per turn.
+    due: RefCell<Vec<Waker>>,
+}
+
+impl Timers {
+    /// No timers, on a real or virtual clock.
+    pub(crate) fn new(virtual_time: bool) -> Timers {
+        Timers {
+            clock: Clock::new(virtual_time),
+            entries: RefCell::new(BTreeMap::new()),
+            next_seq: Cell::new(0),
+            due: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The clock deadlines are measured on.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Registers a timer that wakes `waker` at `deadline`.
+    pub(crate) fn insert(&self, deadline: Instant, waker: Waker) -> TimerKey {
+        let seq = self.next_seq.get();
+        self.next_seq.set(seq + 1);
+        let key = TimerKey { deadline, seq };
+        self.entries.borrow_mut().insert(key, waker);
+        key
+    }
+
+    /// Replaces the waker of a registered timer, unless it is the same one.
+    /// Returns false if the timer is no longer registered (it fired).
+    pub(crate) fn update(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut entries = self.entries.borrow_mut();
+        match entries.get_mut(&key) {
+            Some(current) => {
+                if !current.will_wake(waker) {
+                    let old = std::mem::replace(current, waker.clone());
+                    drop(entries);
+                    drop(old);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a timer, if it is still registered.
+    pub(crate) fn remove(&self, key: TimerKey) {
+        let removed = self.entries.borrow_mut().remove(&key);
+        drop(removed);
+    }
+
+    /// The earliest deadline of any registered timer.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.entries
+            .borrow()
+            .first_key_value()
+            .map(|(key, _)| key.deadline)
+    }
+
+    /// How many timers are registered.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.borrow().len()
+    }
+
+    /// Step 1: removes every timer whose deadline has passed and wakes it, in
+    /// deadline order. Returns how many fired.
+    pub(crate) fn fire_due(&self) -> usize {
+        let now = self.clock.now();
+        let mut due = self.due.take();
+        {
+            let mut entries = self.entries.borrow_mut();
+            while let Some(entry) = entries.first_entry() {
+                if entry.key().deadline > now {
+                    break;
+                }
+                due.push(entry.remove());
+            }
+        }
+        let fired = due.len();
+        // Wake with no borrow held: a waker may run code that sets a new timer.
+        for waker in due.drain(..) {
+            waker.wake();
+        }
+        *self.due.borrow_mut() = due;
+        fired
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A waker that counts its wakes.
+    struct Counter(AtomicUsize);
+    impl futures_task::ArcWake for Counter {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            arc_self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn fire_due_wakes_only_passed_deadlines_and_removes_them() {
+        let timers = Timers::new(true);
+        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        let waker = futures_task::waker(counter.clone());
+        let start = timers.clock().now();
+        timers.insert(start + Duration::from_secs(2), waker.clone());
+        let first = timers.insert(start + Duration::from_secs(1), waker.clone());
+        assert_eq!(timers.next_deadline(), Some(start + Duration::from_secs(1)));
+
+        assert_eq!(timers.fire_due(), 0);
+        timers.clock().advance_to(start + Duration::from_secs(1));
+        assert_eq!(timers.fire_due(), 1);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert!(!timers.update(first, &waker), "a fired timer is gone");
+        assert_eq!(timers.len(), 1);
+    }
+
+    #[test]
+    fn removed_timers_leave_nothing_behind() {
+        let timers = Timers::new(true);
+        let waker = futures_task::noop_waker();
+        let start = timers.clock().now();
+        for i in 0..1000 {
+            let key = timers.insert(start + Duration::from_secs(i), waker.clone());
+            timers.remove(key);
+        }
+        assert_eq!(timers.len(), 0);
+        assert_eq!(timers.next_deadline(), None);
+    }
+}
