@@ -38,17 +38,27 @@
 //! 2. **Tasks** (`src/task/`) — how [`spawn`] stores a future in a slab, how a
 //!    `Waker` puts it back on the run queue (from this thread without a lock, from
 //!    another through the injection queue), and how a [`JoinHandle`] gets the
-//!    output or a [`JoinError`].
+//!    output or a [`JoinError`]. [`JoinSet`] (`join_set.rs`) awaits a group of
+//!    tasks; [`RemoteHandle`] (`remote.rs`) a task spawned from another thread
+//!    through a [`Handle`].
 //! 3. **The reactor** (`src/reactor.rs`) — one `mio::Poll`, edge-triggered; a
 //!    socket operation that would block parks its task until the socket is ready.
 //! 4. **Time** (`src/time/`) — the clock (real or virtual), the timers (a
 //!    `BTreeMap` by deadline) and the [`time::sleep`], [`time::timeout`] and
 //!    [`time::interval`] built on them; `src/runtime/alarm.rs` arms a `timerfd` so
 //!    timers fire within microseconds, not `epoll_wait`'s milliseconds.
-//! 5. **Networking** (`src/net/`) — [`net::TcpListener`] and [`net::TcpStream`].
-//! 6. **Sync** (`src/sync/`) — channels between tasks and threads: [`sync::oneshot`].
-//! 7. **The OS** (`src/sys.rs`) — the only `unsafe` in the crate: a few thin
-//!    `libc` wrappers, each tested.
+//! 5. **The blocking pool** (`src/blocking.rs`) — the threads behind
+//!    [`spawn_blocking`], asyncio's `run_in_executor`: started lazily, capped, and
+//!    retired when idle; results come back through a oneshot.
+//! 6. **Networking** (`src/net/`) — [`net::TcpListener`], [`net::TcpStream`] and
+//!    [`net::UdpSocket`]; host names are resolved on the blocking pool.
+//! 7. **Sync** (`src/sync/`) — between tasks and threads: [`sync::mpsc`] channels,
+//!    [`sync::oneshot`], [`sync::Event`], [`sync::Semaphore`], [`sync::Mutex`].
+//!    None of them knows the runtime, so they work under any executor.
+//! 8. **Signals** (`src/signal.rs`) — [`signal::ctrl_c`], through a self-pipe and
+//!    one `evloop-signal` thread.
+//! 9. **The OS** (`src/sys.rs`) — the only `unsafe` in the crate: a few thin
+//!    `libc` wrappers (a `timerfd`, `sigaction`, a pipe), each tested.
 //!
 //! ## Panics in tasks
 //!
@@ -65,18 +75,20 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+mod blocking;
 mod context;
 mod reactor;
 mod sys;
 
 pub mod net;
 pub mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
 
-pub use runtime::{Builder, Handle, Runtime};
-pub use task::{spawn, yield_now, JoinError, JoinHandle, RemoteHandle};
+pub use runtime::{spawn_blocking, Builder, Handle, Runtime};
+pub use task::{spawn, yield_now, JoinError, JoinHandle, JoinSet, RemoteHandle};
 
 use std::future::Future;
 

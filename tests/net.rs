@@ -124,3 +124,25 @@ fn tcp_stream_implements_the_futures_io_traits() {
     fn assert_traits<T: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>() {}
     assert_traits::<TcpStream>();
 }
+
+#[test]
+fn a_udp_round_trip_on_loopback() {
+    use evloop::net::UdpSocket;
+    evloop::run(async {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let server_addr = server.local_addr().unwrap();
+        let echo = evloop::spawn(async move {
+            let mut buf = [0u8; 64];
+            let (n, from) = server.recv_from(&mut buf).await.unwrap();
+            server.send_to(&buf[..n], from).await.unwrap();
+        });
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        client.connect(server_addr).await.unwrap();
+        assert_eq!(client.peer_addr().unwrap(), server_addr);
+        client.send(b"marco").await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = client.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"marco");
+        echo.await.unwrap();
+    });
+}

@@ -143,29 +143,19 @@ pub(crate) async fn resolve(addr: &(impl ToSocketAddrs + ?Sized)) -> io::Result<
     Ok(addrs)
 }
 
-/// Asks the system resolver for `host`, off the loop.
+/// Asks the system resolver (`getaddrinfo`, which blocks) for `host`, on the
+/// blocking pool.
 async fn lookup(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
     let job = move || {
         std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
             .map(Iterator::collect)
             .map_err(|e| io::Error::new(e.kind(), format!("could not resolve {host}:{port}: {e}")))
     };
-    off_the_loop(job).await
-}
-
-/// Runs a blocking `job` on a short-lived thread and waits for its result.
-async fn off_the_loop<T: Send + 'static>(
-    job: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
-    let (tx, rx) = crate::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("evloop-resolve".into())
-        .spawn(move || {
-            let _ = tx.send(job());
-        })?;
-    rx.await.unwrap_or_else(|_| {
-        Err(io::Error::other(
-            "the resolver thread ended without an answer",
-        ))
-    })
+    crate::runtime::spawn_blocking(job)
+        .await
+        .unwrap_or_else(|e| {
+            Err(io::Error::other(format!(
+                "the name lookup did not finish: {e}"
+            )))
+        })
 }

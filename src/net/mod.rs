@@ -1,4 +1,4 @@
-//! Networking on the reactor: TCP (and UDP) sockets whose operations are futures.
+//! Networking on the reactor: TCP and UDP sockets whose operations are futures.
 //!
 //! Floor 3. Every socket here is a mio socket registered with the current
 //! runtime's reactor (`reactor.rs`): an operation is tried at once, and only if
@@ -13,11 +13,22 @@ use std::rc::Rc;
 
 mod addr;
 mod tcp;
+mod udp;
 
 pub use addr::{Target, ToSocketAddrs};
 pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;
+
+use std::io;
+use std::net::SocketAddr;
 
 use crate::reactor::Reactor;
+
+/// Wraps an OS error with what was being done and to which address, so that the
+/// message names it: "could not bind 127.0.0.1:8080: Address already in use".
+fn with_context(action: &str, addr: SocketAddr, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("could not {action} {addr}: {error}"))
+}
 
 /// The current runtime's reactor, for `what`; panics with a clear message outside one.
 fn current_reactor(what: &str) -> Rc<Reactor> {

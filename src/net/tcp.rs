@@ -51,7 +51,7 @@ impl TcpListener {
                     let source = IoSource::new(listener, current_reactor("TcpListener::bind"))?;
                     return Ok(TcpListener { source });
                 }
-                Err(e) => last_error = Some(with_context("bind", addr, e)),
+                Err(e) => last_error = Some(super::with_context("bind", addr, e)),
             }
         }
         Err(last_error.expect("resolve never returns an empty list"))
@@ -112,7 +112,7 @@ impl TcpStream {
         for addr in resolve(&addr).await? {
             match TcpStream::connect_one(addr).await {
                 Ok(stream) => return Ok(stream),
-                Err(e) => last_error = Some(with_context("connect to", addr, e)),
+                Err(e) => last_error = Some(super::with_context("connect to", addr, e)),
             }
         }
         Err(last_error.expect("resolve never returns an empty list"))
@@ -277,9 +277,4 @@ impl futures_io::AsyncWrite for TcpStream {
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.shutdown(Shutdown::Write))
     }
-}
-
-/// Wraps an OS error with what was being done and to which address.
-fn with_context(action: &str, addr: SocketAddr, error: io::Error) -> io::Error {
-    io::Error::new(error.kind(), format!("could not {action} {addr}: {error}"))
 }

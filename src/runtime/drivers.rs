@@ -11,6 +11,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::alarm::Alarm;
+use super::Builder;
+use crate::blocking::BlockingPool;
 use crate::reactor::Reactor;
 use crate::time::timers::Timers;
 
@@ -28,17 +30,20 @@ pub(crate) struct Drivers {
     pub(crate) timers: Rc<Timers>,
     /// Wakes the reactor at the next deadline.
     alarm: Alarm,
+    /// Threads for `spawn_blocking`.
+    pub(crate) blocking: BlockingPool,
 }
 
 impl Drivers {
-    /// Fresh drivers, on a real or virtual clock.
-    pub(crate) fn new(virtual_time: bool) -> io::Result<Drivers> {
+    /// Fresh drivers, as the builder says.
+    pub(crate) fn new(builder: &Builder) -> io::Result<Drivers> {
         let reactor = Rc::new(Reactor::new()?);
         let alarm = Alarm::new(&reactor);
         Ok(Drivers {
             reactor,
-            timers: Rc::new(Timers::new(virtual_time)),
+            timers: Rc::new(Timers::new(builder.virtual_time)),
             alarm,
+            blocking: BlockingPool::new(builder.max_blocking_threads, builder.blocking_keep_alive),
         })
     }
 
@@ -46,13 +51,17 @@ impl Drivers {
     /// timer, and never past `max_wait` — and wakes the tasks whose I/O is ready.
     ///
     /// Under virtual time the loop never sleeps for a timer: it polls I/O without
-    /// waiting, and if that brought nothing (and no work is ready), the clock
-    /// jumps to the next deadline, which step 1 of the next turn then fires.
+    /// waiting, and if that brought nothing (and no work is ready, and no blocking
+    /// job is running, whose result could be a reason to wake), the clock jumps to
+    /// the next deadline, which step 1 of the next turn then fires.
     pub(crate) fn wait_for_io(&self, work_ready: bool, max_wait: Option<Duration>) {
+        let virtual_time = self.timers.clock().is_virtual();
         let next_deadline = self.timers.next_deadline();
-        let jump_to = next_deadline.filter(|_| self.timers.clock().is_virtual());
+        let jump_to = next_deadline.filter(|_| virtual_time && !self.blocking.is_busy());
         let timeout = if work_ready || jump_to.is_some() {
             Some(Duration::ZERO)
+        } else if virtual_time {
+            max_wait // a virtual deadline says nothing about real time: wait for a wake
         } else {
             shorter(self.alarm.timeout_until(next_deadline), max_wait)
         };
@@ -86,6 +95,11 @@ fn shorter(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
 /// The current runtime's timers, if this thread is running one.
 pub(crate) fn current_timers() -> Option<Rc<Timers>> {
     CURRENT.with(|current| current.borrow().as_ref().map(|d| d.timers.clone()))
+}
+
+/// The current runtime's blocking pool, if this thread is running one.
+pub(crate) fn current_pool() -> Option<BlockingPool> {
+    CURRENT.with(|current| current.borrow().as_ref().map(|d| d.blocking.clone()))
 }
 
 /// The current runtime's reactor, if this thread is running one.

@@ -49,7 +49,7 @@ use std::time::Duration;
 use futures_task::waker_ref;
 
 use crate::context;
-use crate::task::{BlockOnWaker, Executor, JoinHandle, TaskMeta};
+use crate::task::{BlockOnWaker, Executor, JoinError, JoinHandle, TaskMeta};
 
 mod alarm;
 mod builder;
@@ -59,6 +59,57 @@ mod handle;
 pub use builder::Builder;
 pub(crate) use drivers::{current_reactor, current_timers};
 pub use handle::Handle;
+
+/// Runs the blocking function `f` on the runtime's thread pool and returns a
+/// handle to its result; `loop.run_in_executor(None, f)`.
+///
+/// Use it for anything that would block the loop: a blocking system call, a
+/// `std::net` client, CPU work that takes milliseconds. The loop keeps running
+/// meanwhile. Threads start as needed, up to `Builder::max_blocking_threads`; more
+/// jobs wait in a queue. A panic in `f` comes back as a [`JoinError`] whose
+/// `is_panic()` is true; the pool's thread lives on.
+///
+/// Aborting the handle stops waiting for the result, but cannot stop `f`: a
+/// thread cannot be interrupted. It runs to the end and its result is dropped.
+///
+/// # Panics
+///
+/// Outside a runtime.
+///
+/// ```
+/// evloop::run(async {
+///     let sum = evloop::spawn_blocking(|| (1..=100u64).sum::<u64>()).await.unwrap();
+///     assert_eq!(sum, 5050);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let meta = TaskMeta::new(None, Location::caller());
+    let id = meta.id;
+    let Some(pool) = drivers::current_pool() else {
+        panic!(
+            "evloop::spawn_blocking called outside a runtime: call it inside \
+             Runtime::block_on (or evloop::run)"
+        );
+    };
+    let result = pool.spawn(f);
+    let wait_for_result = async move {
+        match result.await {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(panic))) => Err(JoinError::panicked(id, panic)),
+            Ok(Err(refused)) => Err(JoinError::cancelled(id, refused)),
+            Err(_) => Err(JoinError::cancelled(
+                id,
+                "the runtime was dropped before the job ran",
+            )),
+        }
+    };
+    crate::task::spawn_fallible(wait_for_result, meta, "evloop::spawn_blocking")
+}
 
 use drivers::Drivers;
 
@@ -111,7 +162,7 @@ impl Runtime {
 
     /// Builds the runtime a builder describes.
     fn from_builder(builder: Builder) -> io::Result<Runtime> {
-        let drivers = Rc::new(Drivers::new(builder.virtual_time)?);
+        let drivers = Rc::new(Drivers::new(&builder)?);
         let executor = Executor::new(drivers.reactor.unparker());
         let main_waker = Arc::new(BlockOnWaker::new(executor.injector()));
         Ok(Runtime {
@@ -196,7 +247,7 @@ impl Runtime {
         F::Output: 'static,
     {
         let meta = TaskMeta::new(None, Location::caller());
-        self.executor.spawn(future, meta)
+        self.executor.spawn(async move { Ok(future.await) }, meta)
     }
 
     /// A handle other threads can spawn through.
@@ -264,6 +315,7 @@ impl Drop for Runtime {
         let _executor = self.executor.enter();
         let _drivers = self.drivers.enter();
         self.executor.shutdown();
+        self.drivers.blocking.shutdown();
     }
 }
 
@@ -274,6 +326,7 @@ impl fmt::Debug for Runtime {
             .field("event_interval", &self.event_interval)
             .field("timers", &self.drivers.timers.len())
             .field("io_sources", &self.drivers.reactor.source_count())
+            .field("blocking_pool", &self.drivers.blocking)
             .finish()
     }
 }

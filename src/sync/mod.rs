@@ -6,9 +6,25 @@
 //! running a loop; called on the loop's thread they panic, because parking that
 //! thread would stop the very tasks it waits for.
 //!
-//! - [`oneshot`] — one value, once.
+//! - [`mpsc`] — many senders, one receiver; bounded (with back-pressure) or not;
+//! - [`oneshot`] — one value, once;
+//! - [`Event`] — a flag to wait for (`asyncio.Event`, `threading.Event`);
+//! - [`Semaphore`] — at most N at once;
+//! - [`Mutex`] — a lock to hold across `.await`.
+//!
+//! Waiting tasks queue in a wait list (`wait_list.rs`), woken in the
+//! order they came.
 
+mod event;
+pub mod mpsc;
+mod mutex;
 pub mod oneshot;
+mod semaphore;
+mod wait_list;
+
+pub use event::{Event, Wait};
+pub use mutex::{Mutex, MutexGuard};
+pub use semaphore::{Acquire, Semaphore, SemaphorePermit};
 
 /// Panics if this thread is running an evloop loop: `what` would deadlock there.
 #[track_caller]

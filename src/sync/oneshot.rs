@@ -29,6 +29,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             sender_gone: false,
             receiver_gone: false,
             waker: None,
+            blocked: false,
         }),
         sent: Condvar::new(),
     });
@@ -58,6 +59,9 @@ struct State<T> {
     receiver_gone: bool,
     /// The waker of the task awaiting the receiver.
     waker: Option<Waker>,
+    /// A thread waits in `blocking_recv` (a `Condvar` notify is a syscall: only
+    /// pay it when someone is there).
+    blocked: bool,
 }
 
 impl<T> Shared<T> {
@@ -72,8 +76,11 @@ impl<T> Shared<T> {
         state.value = value;
         state.sender_gone = true;
         let waker = state.waker.take();
+        let blocked = state.blocked;
         drop(state);
-        self.sent.notify_one();
+        if blocked {
+            self.sent.notify_one();
+        }
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -139,11 +146,13 @@ impl<T> Receiver<T> {
             if state.sender_gone {
                 return Err(RecvError { _private: () });
             }
+            state.blocked = true;
             state = self
                 .shared
                 .sent
                 .wait(state)
                 .unwrap_or_else(|e| e.into_inner());
+            state.blocked = false;
         }
     }
 

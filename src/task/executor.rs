@@ -67,8 +67,9 @@ enum Stage {
     Ready(TaskFuture),
     /// Taken out of the slab: being polled right now.
     Running,
-    /// Done; the output waits for the `JoinHandle`.
-    Finished(TaskOutput),
+    /// Done; the output waits for the `JoinHandle`. The number says in which
+    /// order tasks finished (for `JoinSet::join_next`).
+    Finished(TaskOutput, u64),
 }
 
 /// Who waits for a task's output.
@@ -123,6 +124,8 @@ pub(crate) struct Executor {
     closed: Cell<bool>,
     /// Wakers of finished tasks that nobody else holds, ready for reuse.
     spare_wakers: RefCell<Vec<Arc<TaskWaker>>>,
+    /// How many tasks have finished: numbers the `Finished` stages.
+    finished: Cell<u64>,
 }
 
 impl Executor {
@@ -140,6 +143,7 @@ impl Executor {
             turn: Cell::new(0),
             closed: Cell::new(false),
             spare_wakers: RefCell::new(Vec::new()),
+            finished: Cell::new(0),
         })
     }
 
@@ -154,14 +158,15 @@ impl Executor {
         Entered { previous }
     }
 
-    /// Spawns a task and returns its handle.
-    pub(crate) fn spawn<F>(self: &Rc<Self>, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
+    /// Spawns a task and returns its handle. The future's output says how the task
+    /// ends: with a value, or (for `spawn_blocking`) with a `JoinError`.
+    pub(crate) fn spawn<F, T>(self: &Rc<Self>, future: F, meta: TaskMeta) -> JoinHandle<T>
     where
-        F: Future + 'static,
-        F::Output: 'static,
+        F: Future<Output = Result<T, JoinError>> + 'static,
+        T: 'static,
     {
         let future: TaskFuture =
-            Box::pin(async move { Ok(Box::new(future.await) as Box<dyn Any>) });
+            Box::pin(async move { future.await.map(|value| Box::new(value) as Box<dyn Any>) });
         let task = self.insert(future, meta, Join::Waiting(None));
         JoinHandle::new(Rc::downgrade(self), task)
     }
@@ -178,7 +183,12 @@ impl Executor {
         if self.closed.get() {
             if matches!(join, Join::Waiting(_)) {
                 let cancelled = JoinError::cancelled(meta.id, "its runtime was shutting down");
-                entry.insert(Task::new(Stage::Finished(Err(cancelled)), None, join, meta));
+                entry.insert(Task::new(
+                    Stage::Finished(Err(cancelled), 0),
+                    None,
+                    join,
+                    meta,
+                ));
             }
             drop(tasks);
             drop(future);
@@ -316,7 +326,8 @@ impl Executor {
         let joiner = match &mut entry.join {
             Join::Waiting(joiner) => {
                 let joiner = joiner.take();
-                entry.stage = Stage::Finished(output);
+                self.finished.set(self.finished.get() + 1);
+                entry.stage = Stage::Finished(output, self.finished.get());
                 drop(tasks);
                 joiner
             }
@@ -342,10 +353,10 @@ impl Executor {
                 "its runtime was dropped",
             )));
         };
-        if let Stage::Finished(_) = entry.stage {
+        if let Stage::Finished(..) = entry.stage {
             let entry = tasks.remove(task.key);
             drop(tasks);
-            let Stage::Finished(output) = entry.stage else {
+            let Stage::Finished(output, _) = entry.stage else {
                 unreachable!()
             };
             return Poll::Ready(output);
@@ -366,7 +377,7 @@ impl Executor {
         let Some(entry) = tasks.get_mut(task.key).filter(|t| t.meta.id == task.id) else {
             return;
         };
-        if let Stage::Finished(_) = entry.stage {
+        if let Stage::Finished(..) = entry.stage {
             let entry = tasks.remove(task.key);
             drop(tasks);
             drop_quietly(entry);
@@ -384,7 +395,7 @@ impl Executor {
         let Some(entry) = tasks.get_mut(task.key).filter(|t| t.meta.id == task.id) else {
             return;
         };
-        if matches!(entry.stage, Stage::Finished(_)) {
+        if matches!(entry.stage, Stage::Finished(..)) {
             return;
         }
         entry.aborted = true;
@@ -396,12 +407,17 @@ impl Executor {
         }
     }
 
-    /// Whether the task has ended.
-    pub(crate) fn is_finished(&self, task: TaskRef) -> bool {
+    /// When the task finished, counted in finishes of this executor; `None`
+    /// while it runs. A task gone from the slab (at shutdown) counts as first.
+    pub(crate) fn finish_order(&self, task: TaskRef) -> Option<u64> {
         let tasks = self.tasks.borrow();
         match tasks.get(task.key).filter(|t| t.meta.id == task.id) {
-            Some(t) => matches!(t.stage, Stage::Finished(_)),
-            None => true,
+            Some(Task {
+                stage: Stage::Finished(_, order),
+                ..
+            }) => Some(*order),
+            Some(_) => None,
+            None => Some(0),
         }
     }
 

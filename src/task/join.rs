@@ -77,9 +77,15 @@ impl<T> JoinHandle<T> {
     /// Whether the task has ended (finished, panicked or been cancelled). Cheap:
     /// never waits.
     pub fn is_finished(&self) -> bool {
+        self.done || self.finish_order().is_some()
+    }
+
+    /// When the task finished, in finishes of its runtime (smaller is earlier);
+    /// `None` while it runs.
+    pub(crate) fn finish_order(&self) -> Option<u64> {
         match self.executor.upgrade() {
-            Some(executor) => self.done || executor.is_finished(self.task),
-            None => true,
+            Some(executor) => executor.finish_order(self.task),
+            None => Some(0),
         }
     }
 

@@ -7,6 +7,7 @@
 //! - `waker.rs` — what happens when a `Waker` is woken, on this thread or another;
 //! - `join.rs` — [`JoinHandle`] and [`JoinError`];
 //! - `remote.rs` — [`RemoteHandle`], for tasks spawned from other threads;
+//! - `join_set.rs` — [`JoinSet`], a group of tasks awaited together;
 //!
 //! A task's life: [`spawn`] boxes the future into a slab slot and queues it; step 3
 //! of a turn pops it and polls it once; if it returns `Pending` it waits in its
@@ -22,10 +23,12 @@ use std::task::{Context, Poll};
 
 pub(crate) mod executor;
 mod join;
+mod join_set;
 mod remote;
 mod waker;
 
 pub use join::{JoinError, JoinHandle};
+pub use join_set::JoinSet;
 pub use remote::RemoteHandle;
 
 pub(crate) use executor::Executor;
@@ -137,13 +140,24 @@ impl<'a> Builder<'a> {
         F::Output: 'static,
     {
         let meta = TaskMeta::new(self.name, Location::caller());
-        match executor::with_current(|executor| executor.spawn(future, meta)) {
-            Some(handle) => handle,
-            None => panic!(
-                "evloop::spawn called outside a runtime: call it inside Runtime::block_on \
-                 (or evloop::run), or use Runtime::spawn"
-            ),
-        }
+        spawn_fallible(async move { Ok(future.await) }, meta, "evloop::spawn")
+    }
+}
+
+/// Spawns on the current executor a future whose output already says how the task
+/// ends. `caller` names the public function, for the panic outside a runtime.
+#[track_caller]
+pub(crate) fn spawn_fallible<F, T>(future: F, meta: TaskMeta, caller: &str) -> JoinHandle<T>
+where
+    F: Future<Output = Result<T, JoinError>> + 'static,
+    T: 'static,
+{
+    match executor::with_current(|executor| executor.spawn(future, meta)) {
+        Some(handle) => handle,
+        None => panic!(
+            "{caller} called outside a runtime: call it inside Runtime::block_on \
+             (or evloop::run), or use Runtime::spawn"
+        ),
     }
 }
 

@@ -38,6 +38,9 @@ struct State<T> {
     task: Option<Waker>,
     /// Set by `abort`.
     aborted: bool,
+    /// A thread waits in `join` (a `Condvar` notify is a syscall: only pay it
+    /// when someone is there).
+    blocked: bool,
 }
 
 impl<T> Slot<T> {
@@ -55,9 +58,12 @@ impl<T> Slot<T> {
         state.outcome = Some(outcome);
         let joiner = state.joiner.take();
         let task = state.task.take(); // the task is over: let its waker be reused
+        let blocked = state.blocked;
         drop(state);
         drop(task);
-        self.settled.notify_all();
+        if blocked {
+            self.settled.notify_all();
+        }
         if let Some(joiner) = joiner {
             joiner.wake();
         }
@@ -97,6 +103,7 @@ where
             joiner: None,
             task: None,
             aborted: false,
+            blocked: false,
         }),
         settled: Condvar::new(),
     });
@@ -176,11 +183,13 @@ impl<T> RemoteHandle<T> {
                 self.done = true;
                 return outcome;
             }
+            state.blocked = true;
             state = self
                 .slot
                 .settled
                 .wait(state)
                 .unwrap_or_else(|e| e.into_inner());
+            state.blocked = false;
         }
     }
 

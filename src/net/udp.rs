@@ -1,0 +1,119 @@
+//! UDP: [`UdpSocket`], datagrams on the reactor.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+
+use super::addr::{resolve, ToSocketAddrs};
+use super::current_reactor;
+use crate::reactor::{Direction, IoSource};
+
+/// A UDP socket. Every method takes `&self`, so one socket can be shared by
+/// several tasks (say, one sending and one receiving).
+///
+/// ```
+/// use evloop::net::UdpSocket;
+/// evloop::run(async {
+///     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+///     let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+///     a.send_to(b"ping", b.local_addr().unwrap()).await.unwrap();
+///     let mut buf = [0u8; 16];
+///     let (n, from) = b.recv_from(&mut buf).await.unwrap();
+///     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr().unwrap()));
+/// });
+/// ```
+pub struct UdpSocket {
+    /// The registered mio socket.
+    source: IoSource<mio::net::UdpSocket>,
+}
+
+impl UdpSocket {
+    /// Binds to `addr`; the first of its addresses that binds wins.
+    ///
+    /// # Errors
+    ///
+    /// If none binds: the last error, its message naming the address.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        let mut last_error = None;
+        for addr in resolve(&addr).await? {
+            match mio::net::UdpSocket::bind(addr) {
+                Ok(socket) => {
+                    let source = IoSource::new(socket, current_reactor("UdpSocket::bind"))?;
+                    return Ok(UdpSocket { source });
+                }
+                Err(e) => last_error = Some(super::with_context("bind", addr, e)),
+            }
+        }
+        Err(last_error.expect("resolve never returns an empty list"))
+    }
+
+    /// Sends one datagram to `target`; returns how many bytes were sent.
+    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
+        let target = resolve(&target).await?[0];
+        poll_fn(|cx| {
+            self.source
+                .poll_io(Direction::Write, cx, |socket| socket.send_to(buf, target))
+        })
+        .await
+    }
+
+    /// Waits for one datagram; returns its length and sender. A datagram longer
+    /// than `buf` is cut short.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        poll_fn(|cx| {
+            self.source
+                .poll_io(Direction::Read, cx, |socket| socket.recv_from(buf))
+        })
+        .await
+    }
+
+    /// Sets the default peer: `send` goes there, and `recv` takes datagrams only
+    /// from there.
+    pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        let mut last_error = None;
+        for addr in resolve(&addr).await? {
+            match self.source.get_ref().connect(addr) {
+                Ok(()) => return Ok(()),
+                Err(e) => last_error = Some(super::with_context("connect to", addr, e)),
+            }
+        }
+        Err(last_error.expect("resolve never returns an empty list"))
+    }
+
+    /// Sends one datagram to the connected peer.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| {
+            self.source
+                .poll_io(Direction::Write, cx, |socket| socket.send(buf))
+        })
+        .await
+    }
+
+    /// Waits for one datagram from the connected peer.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| {
+            self.source
+                .poll_io(Direction::Read, cx, |socket| socket.recv(buf))
+        })
+        .await
+    }
+
+    /// The address this socket is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.source.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.source.get_ref().peer_addr()
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}
