@@ -41,6 +41,14 @@ impl Alarm {
         }
     }
 
+    /// How many reactor sources the alarm registered (its timerfd, if any).
+    pub(crate) fn sources(&self) -> usize {
+        #[cfg(target_os = "linux")]
+        return usize::from(self.timer.is_some());
+        #[cfg(not(target_os = "linux"))]
+        return 0;
+    }
+
     /// How long step 4 may wait for I/O when the earliest timer is at `deadline`
     /// (`None`: no timer, wait as long as need be). Arms the timerfd for it.
     pub(crate) fn timeout_until(&self, deadline: Option<Instant>) -> Option<Duration> {

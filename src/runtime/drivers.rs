@@ -65,15 +65,25 @@ impl Drivers {
         } else {
             shorter(self.alarm.timeout_until(next_deadline), max_wait)
         };
-        let events = self
-            .reactor
-            .wait(timeout)
-            .unwrap_or_else(|e| panic!("evloop: the reactor failed to wait for I/O: {e}"));
+        let events = if timeout == Some(Duration::ZERO) && !self.has_io_sources() {
+            // Nothing to poll: with no socket registered, a zero-timeout poll could
+            // only report a remote wake, which step 2 sees by itself. Skip the syscall.
+            0
+        } else {
+            self.reactor
+                .wait(timeout)
+                .unwrap_or_else(|e| panic!("evloop: the reactor failed to wait for I/O: {e}"))
+        };
         if let Some(deadline) = jump_to {
             if events == 0 && !work_ready {
                 self.timers.clock().advance_to(deadline);
             }
         }
+    }
+
+    /// Whether any I/O source besides the alarm's timerfd is registered.
+    fn has_io_sources(&self) -> bool {
+        self.reactor.source_count() > self.alarm.sources()
     }
 
     /// Makes these the current thread's drivers until the guard drops.

@@ -222,9 +222,10 @@ impl Executor {
         }
     }
 
-    /// Whether any task is queued to run.
+    /// Whether any task is queued to run, or other threads handed in work that
+    /// step 2 has not taken yet.
     pub(crate) fn has_ready(&self) -> bool {
-        !self.queue.borrow().is_empty()
+        !self.queue.borrow().is_empty() || self.injector.has_pending()
     }
 
     /// Step 2: moves wakes and spawns from other threads onto the run queue.

@@ -162,6 +162,11 @@ impl Injector {
         }
     }
 
+    /// Whether something was pushed (or the loop was nudged) since step 2 last looked.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.notified.load(Ordering::SeqCst)
+    }
+
     /// Step 2: swaps everything pushed since the last call into `into` (whose
     /// vectors must be empty), cheaply returning at once when nothing was.
     pub(crate) fn take(&self, into: &mut Injected) {

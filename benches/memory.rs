@@ -1,0 +1,85 @@
+//! Memory per idle task: bytes still allocated per spawned task that waits
+//! forever, for 100,000 tasks. Criterion measures time, so this bench prints its
+//! own figure, counted by a `GlobalAlloc` that wraps the system allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+mod common;
+
+/// Counts bytes currently allocated.
+struct Counting;
+
+/// Bytes allocated and not yet freed.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is passed straight to `System`, which upholds GlobalAlloc's
+// contract; the counter only observes the sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: forwarded with the caller's pointer, layout and size.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Idle tasks per runtime.
+const TASKS: usize = 100_000;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+fn main() {
+    if std::env::args().any(|arg| arg == "--list") {
+        return; // `cargo bench -- --list`: nothing to list
+    }
+    let rt = common::evloop();
+    let evloop = rt.block_on(async {
+        let before = live();
+        for _ in 0..TASKS {
+            drop(evloop::spawn(std::future::pending::<()>()));
+        }
+        for _ in 0..TASKS / 32 {
+            evloop::yield_now().await; // let every task start and park (≤ 61 per turn)
+        }
+        live() - before
+    });
+    drop(rt);
+    let rt = common::tokio();
+    let tokio = rt.block_on(async {
+        let before = live();
+        for _ in 0..TASKS {
+            drop(tokio::spawn(std::future::pending::<()>()));
+        }
+        for _ in 0..TASKS / 32 {
+            tokio::task::yield_now().await;
+        }
+        live() - before
+    });
+    let per_task = |bytes: isize| bytes as f64 / TASKS as f64;
+    println!(
+        "idle_task_memory: evloop {:.0} B/task, tokio {:.0} B/task, ratio {:.2} ({TASKS} tasks)",
+        per_task(evloop),
+        per_task(tokio),
+        per_task(evloop) / per_task(tokio)
+    );
+}

@@ -1,0 +1,61 @@
+//! Sync: a request/reply server on a bounded channel, answered by oneshot.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+
+mod common;
+
+/// Round trips per iteration.
+const ROUND_TRIPS: u64 = 1_000;
+
+fn request_reply(c: &mut Criterion) {
+    let mut group = c.benchmark_group("request_reply");
+    let rt = common::evloop();
+    group.bench_function("evloop", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                use evloop::sync::{mpsc, oneshot};
+                let (tx, mut rx) = mpsc::channel::<(u64, oneshot::Sender<u64>)>(10);
+                let server = evloop::spawn(async move {
+                    while let Some((value, reply)) = rx.recv().await {
+                        let _ = reply.send(value + 1);
+                    }
+                });
+                for i in 0..ROUND_TRIPS {
+                    let (reply_tx, reply_rx) = oneshot::channel();
+                    tx.send((i, reply_tx)).await.unwrap();
+                    assert_eq!(reply_rx.await.unwrap(), i + 1);
+                }
+                drop(tx);
+                server.await.unwrap();
+            })
+        })
+    });
+    let rt = common::tokio();
+    group.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                use tokio::sync::{mpsc, oneshot};
+                let (tx, mut rx) = mpsc::channel::<(u64, oneshot::Sender<u64>)>(10);
+                let server = tokio::spawn(async move {
+                    while let Some((value, reply)) = rx.recv().await {
+                        let _ = reply.send(value + 1);
+                    }
+                });
+                for i in 0..ROUND_TRIPS {
+                    let (reply_tx, reply_rx) = oneshot::channel();
+                    tx.send((i, reply_tx)).await.unwrap();
+                    assert_eq!(reply_rx.await.unwrap(), i + 1);
+                }
+                drop(tx);
+                server.await.unwrap();
+            })
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = common::config();
+    targets = request_reply
+}
+criterion_main!(benches);
