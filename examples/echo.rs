@@ -1,0 +1,205 @@
+//! What it shows: one event loop serving many TCP connections at once, and one
+//! loop driving many client connections — no thread per connection.
+//! What to look for: `requests/s: N`, the round trips per second the clients got.
+//! Try next: run `server` in one terminal and `client` in another, with more
+//! `--connections`; then compare with `cargo bench --bench net` (tokio side by side).
+//!
+//! Lesson 6 of LESSONS.md. Each request is a line of text; the server sends it
+//! back. A client that disconnects mid-line does not disturb the server; a client
+//! reports errors instead of panicking.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use evloop::net::{TcpListener, TcpStream};
+
+/// What the clients send, one line per request.
+const MESSAGE: &[u8] = b"hello, event loop\n";
+
+/// What to run, from the command line.
+enum Role {
+    /// Serve at an address until killed.
+    Server(String),
+    /// Connect to an address and measure.
+    Client {
+        /// The server's address.
+        addr: String,
+        /// How many connections at once.
+        connections: usize,
+        /// How long to measure.
+        seconds: f64,
+    },
+    /// Both in one process, for 3 s.
+    Demo,
+}
+
+fn main() {
+    let role = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(role)) => role,
+        Ok(None) => return println!("{}", usage()),
+        Err(message) => {
+            eprintln!("echo: {message}\n\n{}", usage());
+            std::process::exit(2);
+        }
+    };
+    let result = evloop::run(async move {
+        match role {
+            Role::Server(addr) => serve(&addr, |local| println!("serving on {local}")).await,
+            Role::Client {
+                addr,
+                connections,
+                seconds,
+            } => measure(&addr, connections, seconds).await,
+            Role::Demo => demo().await,
+        }
+    });
+    if let Err(message) = result {
+        eprintln!("echo: {message}");
+        std::process::exit(1);
+    }
+}
+
+/// Server and clients on one loop: 32 connections for 3 s.
+async fn demo() -> Result<(), String> {
+    let (addr_tx, addr_rx) = evloop::sync::oneshot::channel();
+    let server = evloop::spawn(async move {
+        let _ = serve("127.0.0.1:0", move |local| {
+            let _ = addr_tx.send(local);
+        })
+        .await;
+    });
+    let addr = addr_rx
+        .await
+        .map_err(|_| "the server did not start".to_string())?;
+    println!("serving on {addr}; 32 clients for 3 s");
+    let measured = measure(&addr.to_string(), 32, 3.0).await;
+    server.abort();
+    measured
+}
+
+/// Accepts connections forever, one task each. `ready` hears the bound address.
+async fn serve(addr: &str, ready: impl FnOnce(std::net::SocketAddr)) -> Result<(), String> {
+    let listener = TcpListener::bind(addr).await.map_err(|e| e.to_string())?;
+    ready(listener.local_addr().map_err(|e| e.to_string())?);
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => drop(evloop::spawn(echo_lines(stream))),
+            Err(e) => eprintln!("accept failed: {e}"), // e.g. out of descriptors: keep serving
+        }
+    }
+}
+
+/// Sends back whatever arrives, until the client goes away (cleanly or not).
+async fn echo_lines(mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return, // closed, or reset mid-message: this connection only
+            Ok(n) => {
+                if stream.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Runs `connections` clients against `addr` for `seconds`; prints requests/s.
+async fn measure(addr: &str, connections: usize, seconds: f64) -> Result<(), String> {
+    let requests = Rc::new(Cell::new(0u64));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut clients = evloop::JoinSet::new();
+    for _ in 0..connections {
+        let (addr, requests) = (addr.to_string(), requests.clone());
+        clients.spawn(async move { client(&addr, deadline, &requests).await });
+    }
+    let start = Instant::now();
+    let mut failures = 0;
+    while let Some(done) = clients.join_next().await {
+        if let Err(message) = done.map_err(|e| e.to_string()).and_then(|r| r) {
+            eprintln!("client error: {message}");
+            failures += 1;
+        }
+    }
+    let rate = requests.get() as f64 / start.elapsed().as_secs_f64();
+    println!("requests/s: {}", rate.round() as u64);
+    match failures {
+        0 => Ok(()),
+        n => Err(format!("{n} of {connections} clients failed")),
+    }
+}
+
+/// One client: sends a line and reads it back, until `deadline`.
+async fn client(addr: &str, deadline: Instant, requests: &Cell<u64>) -> Result<(), String> {
+    let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let mut echo = vec![0u8; MESSAGE.len()];
+    while Instant::now() < deadline {
+        stream
+            .write_all(MESSAGE)
+            .await
+            .map_err(|e| format!("send failed: {e}"))?;
+        stream
+            .read_exact(&mut echo)
+            .await
+            .map_err(|e| format!("no echo: {e}"))?;
+        if echo != MESSAGE {
+            return Err("the echo came back changed".into());
+        }
+        requests.set(requests.get() + 1);
+    }
+    Ok(())
+}
+
+/// `Ok(None)` for `--help`.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Role>, String> {
+    let Some(command) = args.next() else {
+        return Ok(Some(Role::Demo));
+    };
+    let mut addr = String::from("127.0.0.1:7878");
+    let mut connections = 32;
+    let mut seconds = 3.0;
+    let mut options = args;
+    while let Some(option) = options.next() {
+        let mut value = || options.next().ok_or(format!("{option} needs a value"));
+        match option.as_str() {
+            "--addr" => addr = value()?,
+            "--connections" => {
+                connections = value()?
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or("--connections needs a whole number of 1 or more")?
+            }
+            "--seconds" => {
+                seconds = value()?
+                    .parse()
+                    .ok()
+                    .filter(|&s: &f64| s > 0.0 && s.is_finite())
+                    .ok_or("--seconds needs a positive number")?
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    match command.as_str() {
+        "-h" | "--help" => Ok(None),
+        "server" => Ok(Some(Role::Server(addr))),
+        "client" => Ok(Some(Role::Client {
+            addr,
+            connections,
+            seconds,
+        })),
+        other => Err(format!("unknown command {other:?}")),
+    }
+}
+
+/// The `--help` text.
+fn usage() -> &'static str {
+    "usage: echo                      server and 32 clients in one process, for 3 s
+       echo server [--addr A]     serve at A (default 127.0.0.1:7878)
+       echo client [--addr A] [--connections C] [--seconds S]
+
+Prints `requests/s: N`: round trips of one line per second, over all clients."
+}

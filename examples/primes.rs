@@ -1,0 +1,203 @@
+//! What it shows: CPU-bound work speeds up with threads (Rust has no GIL), but not
+//! on the event loop, which is one thread.
+//! What to look for: the `total` line. `threads` and `pool` fall as `--workers`
+//! rises up to your core count; `loop` stays at the one-worker time.
+//! Try next: `--workers 1`, then 2, then your core count, in each mode.
+//!
+//! Lesson 5 of LESSONS.md, after the notes' `procs.py`: workers take numbers from
+//! a job queue and put results on a result queue; each worker stops when it takes
+//! a poison pill (`0`).
+
+use std::time::{Duration, Instant};
+
+use evloop::sync::mpsc;
+
+/// The numbers `procs.py` checks.
+const NUMBERS: [u64; 20] = [
+    2,
+    142702110479723,
+    299593572317531,
+    3333333333333301,
+    3333333333333333,
+    3333335652092209,
+    4444444444444423,
+    4444444444444444,
+    4444444488888889,
+    5555553133149889,
+    5555555555555503,
+    5555555555555555,
+    6666666666666666,
+    6666666666666719,
+    6666667141414921,
+    7777777536340681,
+    7777777777777753,
+    7777777777777777,
+    9999999999999917,
+    9999999999999999,
+];
+
+/// The poison pill: a worker that takes it stops.
+const POISON: u64 = 0;
+
+/// One answer: the number, whether it is prime, and how long the check took.
+type Verdict = (u64, bool, Duration);
+
+fn main() {
+    let (mode, workers) = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => return println!("{}", usage()),
+        Err(message) => {
+            eprintln!("primes: {message}\n\n{}", usage());
+            std::process::exit(2);
+        }
+    };
+    println!("Checking {} numbers with {workers} workers:", NUMBERS.len());
+    let start = Instant::now();
+    let print = |(n, prime, took): Verdict| {
+        println!(
+            "{n:>20}  {} {:.6}s",
+            if prime { 'P' } else { ' ' },
+            took.as_secs_f64()
+        );
+    };
+    match mode.as_str() {
+        "threads" => with_threads(workers, print),
+        "pool" => evloop::run(with_pool(workers, print)),
+        "loop" => evloop::run(on_the_loop(print)),
+        _ => unreachable!("parse_args accepts only known modes"),
+    }
+    println!("total: {:.2} s", start.elapsed().as_secs_f64());
+}
+
+/// Whether `n` is prime, by trial division with 6k ± 1.
+fn is_prime(n: u64) -> bool {
+    if n < 4 {
+        return n >= 2;
+    }
+    if n % 2 == 0 || n % 3 == 0 {
+        return false;
+    }
+    let mut d = 5;
+    while d <= n / d {
+        if n % d == 0 || n % (d + 2) == 0 {
+            return false;
+        }
+        d += 6;
+    }
+    true
+}
+
+/// Checks `n` and times the check.
+fn check(n: u64) -> Verdict {
+    let start = Instant::now();
+    let prime = is_prime(n);
+    (n, prime, start.elapsed())
+}
+
+/// `--mode threads`: `procs.py` with threads. A job queue, a result queue, and
+/// `workers` threads that each stop at a poison pill.
+fn with_threads(workers: usize, mut print: impl FnMut(Verdict)) {
+    let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<u64>();
+    let jobs_rx = std::sync::Arc::new(std::sync::Mutex::new(jobs_rx));
+    let (results_tx, mut results_rx) = mpsc::unbounded::<Verdict>();
+    let threads: Vec<_> = (0..workers)
+        .map(|_| {
+            let (jobs, results) = (jobs_rx.clone(), results_tx.clone());
+            std::thread::spawn(move || loop {
+                let n = jobs.lock().expect("the job queue").recv().expect("a job");
+                if n == POISON {
+                    break;
+                }
+                results.blocking_send(check(n)).expect("the result queue");
+            })
+        })
+        .collect();
+    drop(results_tx);
+    for n in NUMBERS {
+        jobs_tx.send(n).expect("the job queue");
+    }
+    for _ in 0..workers {
+        jobs_tx.send(POISON).expect("the job queue"); // one pill per worker
+    }
+    while let Some(verdict) = results_rx.blocking_recv() {
+        print(verdict);
+    }
+    for thread in threads {
+        thread.join().expect("a worker panicked");
+    }
+}
+
+/// `--mode pool`: each check through `spawn_blocking`, at most `workers` at once
+/// (the pool's size); the loop gathers the results as they come.
+async fn with_pool(workers: usize, mut print: impl FnMut(Verdict)) {
+    let gate = std::rc::Rc::new(evloop::sync::Semaphore::new(workers));
+    let mut checks = evloop::JoinSet::new();
+    for n in NUMBERS {
+        let gate = gate.clone();
+        checks.spawn(async move {
+            let _turn = gate.acquire().await;
+            evloop::spawn_blocking(move || check(n)).await
+        });
+    }
+    while let Some(done) = checks.join_next().await {
+        print(
+            done.expect("a check task failed")
+                .expect("a check panicked"),
+        );
+    }
+}
+
+/// `--mode loop`: every check as a task on the event loop. They run one after
+/// another, however many "workers" there are: the loop is one thread.
+async fn on_the_loop(mut print: impl FnMut(Verdict)) {
+    let mut checks = evloop::JoinSet::new();
+    for n in NUMBERS {
+        checks.spawn(async move { check(n) });
+    }
+    while let Some(done) = checks.join_next().await {
+        print(done.expect("a check panicked"));
+    }
+}
+
+/// `Ok(None)` for `--help`; else the mode and the number of workers.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<(String, usize)>, String> {
+    let mut mode = String::from("threads");
+    let mut workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--mode" => mode = args.next().ok_or("--mode needs a value")?,
+            "--workers" => {
+                let value = args.next().ok_or("--workers needs a value")?;
+                workers = match value.parse() {
+                    Ok(n) if n > 0 => n,
+                    _ => {
+                        return Err(format!(
+                            "--workers {value:?}: give a whole number of 1 or more"
+                        ))
+                    }
+                };
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if !["threads", "pool", "loop"].contains(&mode.as_str()) {
+        return Err(format!("unknown mode {mode:?}"));
+    }
+    Ok(Some((mode, workers)))
+}
+
+/// The `--help` text.
+fn usage() -> &'static str {
+    "usage: primes [--mode threads|pool|loop] [--workers N]
+
+Checks 20 large numbers for primality, like the notes' procs.py, and prints one
+line per number (`P` marks a prime) and the total time.
+
+modes:
+  threads  N std::threads, a job queue, a result queue, poison pills (default)
+  pool     each check through spawn_blocking, N at a time
+  loop     each check as a task on the event loop: one at a time, whatever N
+
+--workers N  how many workers (default: the number of cores)"
+}

@@ -1,0 +1,237 @@
+//! The lessons' examples: each is run as the binary cargo built for `cargo test`,
+//! and its printed observation checked with generous margins.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// A prime that keeps the CPU-bound spinner modes busy for about a second here.
+const SPINNER_PRIME: &str = "999999999999999989";
+
+/// The built example `name` (`target/<profile>/examples/<name>`).
+fn example(name: &str) -> Command {
+    let mut path: PathBuf = std::env::current_exe().expect("the test binary's path");
+    path.pop(); // deps/
+    path.pop(); // <profile>/
+    path.push("examples");
+    path.push(name);
+    assert!(
+        path.exists(),
+        "{} is missing: cargo builds examples for cargo test",
+        path.display()
+    );
+    Command::new(path)
+}
+
+/// Runs a command and returns its stdout, with `\r`-drawn frames split into lines.
+fn run(command: &mut Command) -> (Output, String) {
+    let output = command.output().expect("the example runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).replace('\r', "\n");
+    (output, stdout)
+}
+
+/// The value after `prefix` on the line that starts with it, as f64.
+fn number_after(text: &str, prefix: &str) -> f64 {
+    let line = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{text}"));
+    let value: String = line
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {prefix:?} in {line:?}"))
+}
+
+/// `frames: N in S s` → (N, S).
+fn frames(stdout: &str) -> (f64, f64) {
+    let last = stdout.lines().last().expect("output");
+    let parts: Vec<&str> = last.split_whitespace().collect();
+    assert_eq!(parts[0], "frames:", "the last line is {last:?}");
+    (parts[1].parse().unwrap(), parts[3].parse().unwrap())
+}
+
+#[test]
+fn a_blocked_spinner_freezes_and_an_offloaded_one_turns() {
+    let (out, blocked) =
+        run(example("spinner").args(["--mode", "blocked", "--number", SPINNER_PRIME]));
+    assert!(out.status.success());
+    assert!(blocked.contains("Answer: 42"), "{blocked}");
+    let (drawn, seconds) = frames(&blocked);
+    assert!(
+        drawn <= 2.0,
+        "a blocked loop drew {drawn} frames in {seconds} s"
+    );
+
+    let (_, offload) =
+        run(example("spinner").args(["--mode", "offload", "--number", SPINNER_PRIME]));
+    let (drawn, seconds) = frames(&offload);
+    assert!(
+        drawn >= 8.0 * seconds - 1.0,
+        "offload drew {drawn} frames in {seconds} s"
+    );
+
+    let (_, nap) = run(example("spinner").args(["--mode", "nap", "--number", SPINNER_PRIME]));
+    let (drawn, seconds) = frames(&nap);
+    assert!(
+        drawn >= 8.0 * seconds - 1.0,
+        "nap drew {drawn} frames in {seconds} s"
+    );
+}
+
+#[test]
+fn blocking_calls_on_the_pool_overlap_and_let_the_ticker_tick() {
+    let (out, stdout) = run(&mut example("blocking_io"));
+    assert!(out.status.success(), "{stdout}");
+    let sequential = number_after(&stdout, "sequential:");
+    let pool = number_after(&stdout, "pool:");
+    assert!(
+        pool <= 0.5 * sequential,
+        "pool {pool} s vs sequential {sequential} s"
+    );
+    let ticks = |prefix: &str| {
+        let line = stdout.lines().find(|l| l.starts_with(prefix)).unwrap();
+        number_after(line.split(',').nth(1).unwrap(), "ticks:")
+    };
+    assert!(ticks("pool") > ticks("sequential"), "{stdout}");
+}
+
+#[test]
+fn concurrent_fetches_take_the_longest_delay_not_the_sum() {
+    let total = |mode: &str| {
+        let (out, stdout) = run(example("fetch").args(["--mode", mode]));
+        assert!(out.status.success(), "{mode}: {stdout}");
+        assert_eq!(
+            stdout.lines().filter(|l| l.contains(" bytes ")).count(),
+            5,
+            "{stdout}"
+        );
+        number_after(&stdout, "total:")
+    };
+    let (sequential, concurrent) = (total("sequential"), total("concurrent"));
+    assert!(
+        concurrent <= 0.6 * sequential,
+        "{concurrent} vs {sequential}"
+    );
+    let (blocking, executor) = (total("blocking"), total("executor"));
+    assert!(executor <= 0.6 * blocking, "{executor} vs {blocking}");
+}
+
+#[test]
+fn fetch_reports_a_refused_url_and_completes_the_others() {
+    // A one-shot HTTP server on a thread, and a port nobody listens on.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let good = format!("http://{}/hello", server.local_addr().unwrap());
+    let refused = {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/", closed.local_addr().unwrap())
+    };
+    let answering = std::thread::spawn(move || {
+        let (mut stream, _) = server.accept().unwrap();
+        let mut request = [0u8; 1024];
+        let _ = stream.read(&mut request).unwrap();
+        stream
+            .write_all(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            )
+            .unwrap();
+    });
+    let (out, stdout) = run(example("fetch").args(["--mode", "concurrent", &good, &refused]));
+    answering.join().unwrap();
+    assert!(
+        !out.status.success(),
+        "a failed URL makes the exit status non-zero"
+    );
+    assert!(stdout.contains(&format!("{good}  5 bytes")), "{stdout}");
+    let refused_line = stdout
+        .lines()
+        .find(|l| l.starts_with(&refused))
+        .expect("a line for it");
+    assert!(
+        refused_line.contains("error:") && refused_line.contains("refused"),
+        "{refused_line}"
+    );
+    assert!(
+        stdout.lines().last().unwrap().starts_with("total: "),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn primes_prints_twenty_results_with_the_primes_marked() {
+    const PRIMES: [u64; 9] = [
+        2,
+        142702110479723,
+        299593572317531,
+        3333333333333301,
+        4444444444444423,
+        5555555555555503,
+        6666666666666719,
+        7777777777777753,
+        9999999999999917,
+    ];
+    for mode in ["threads", "pool", "loop"] {
+        let (out, stdout) = run(example("primes").args(["--mode", mode, "--workers", "2"]));
+        assert!(out.status.success(), "{stdout}");
+        assert_eq!(
+            stdout.lines().next(),
+            Some("Checking 20 numbers with 2 workers:")
+        );
+        let results: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.ends_with('s') && !l.starts_with("total"))
+            .collect();
+        assert_eq!(results.len(), 20, "{stdout}");
+        for line in results {
+            assert_eq!(
+                &line[20..22],
+                "  ",
+                "the number is right-aligned in 20 columns: {line:?}"
+            );
+            let n: u64 = line[..20].trim().parse().unwrap();
+            let marked = &line[22..23] == "P";
+            assert_eq!(marked, PRIMES.contains(&n), "{line:?}");
+        }
+        assert!(stdout.lines().last().unwrap().starts_with("total: "));
+    }
+}
+
+#[test]
+fn echo_answers_its_clients() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = example("echo")
+        .args(["server", "--addr", &addr])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for "serving on …", so the client does not race the bind.
+    let mut first = [0u8; 7];
+    server
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    assert_eq!(&first, b"serving");
+    let (out, stdout) = run(example("echo").args([
+        "client",
+        "--addr",
+        &addr,
+        "--connections",
+        "4",
+        "--seconds",
+        "0.5",
+    ]));
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(out.status.success(), "{stdout}");
+    assert!(number_after(&stdout, "requests/s:") > 0.0, "{stdout}");
+}
