@@ -143,6 +143,31 @@ pub(crate) async fn resolve(addr: &(impl ToSocketAddrs + ?Sized)) -> io::Result<
     Ok(addrs)
 }
 
+/// Resolves `addr`, then tries `attempt` on each address in turn: the first
+/// success wins. If every attempt fails, returns the last error, its message
+/// naming `action` and the address ("could not bind 127.0.0.1:80: …").
+pub(crate) async fn first_success<T, F, Fut>(
+    addr: &(impl ToSocketAddrs + ?Sized),
+    action: &str,
+    mut attempt: F,
+) -> io::Result<T>
+where
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = io::Result<T>>,
+{
+    let mut last_error = None;
+    for addr in resolve(addr).await? {
+        match attempt(addr).await {
+            Ok(value) => return Ok(value),
+            Err(e) => {
+                let message = format!("could not {action} {addr}: {e}");
+                last_error = Some(io::Error::new(e.kind(), message));
+            }
+        }
+    }
+    Err(last_error.expect("resolve never returns an empty list"))
+}
+
 /// Asks the system resolver (`getaddrinfo`, which blocks) for `host`, on the
 /// blocking pool.
 async fn lookup(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {

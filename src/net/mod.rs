@@ -19,16 +19,7 @@ pub use addr::{Target, ToSocketAddrs};
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
-use std::io;
-use std::net::SocketAddr;
-
 use crate::reactor::Reactor;
-
-/// Wraps an OS error with what was being done and to which address, so that the
-/// message names it: "could not bind 127.0.0.1:8080: Address already in use".
-fn with_context(action: &str, addr: SocketAddr, error: io::Error) -> io::Error {
-    io::Error::new(error.kind(), format!("could not {action} {addr}: {error}"))
-}
 
 /// The current runtime's reactor, for `what`; panics with a clear message outside one.
 fn current_reactor(what: &str) -> Rc<Reactor> {

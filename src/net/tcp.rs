@@ -7,7 +7,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::addr::{resolve, ToSocketAddrs};
+use super::addr::{first_success, ToSocketAddrs};
 use super::current_reactor;
 use crate::reactor::{Direction, IoSource};
 
@@ -44,17 +44,12 @@ impl TcpListener {
     ///
     /// If awaited outside a runtime.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        let mut last_error = None;
-        for addr in resolve(&addr).await? {
-            match mio::net::TcpListener::bind(addr) {
-                Ok(listener) => {
-                    let source = IoSource::new(listener, current_reactor("TcpListener::bind"))?;
-                    return Ok(TcpListener { source });
-                }
-                Err(e) => last_error = Some(super::with_context("bind", addr, e)),
-            }
-        }
-        Err(last_error.expect("resolve never returns an empty list"))
+        first_success(&addr, "bind", |addr| async move {
+            let listener = mio::net::TcpListener::bind(addr)?;
+            let source = IoSource::new(listener, current_reactor("TcpListener::bind"))?;
+            Ok(TcpListener { source })
+        })
+        .await
     }
 
     /// Waits for a connection and returns it with the peer's address.
@@ -108,14 +103,7 @@ impl TcpStream {
     ///
     /// If awaited outside a runtime.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        let mut last_error = None;
-        for addr in resolve(&addr).await? {
-            match TcpStream::connect_one(addr).await {
-                Ok(stream) => return Ok(stream),
-                Err(e) => last_error = Some(super::with_context("connect to", addr, e)),
-            }
-        }
-        Err(last_error.expect("resolve never returns an empty list"))
+        first_success(&addr, "connect to", TcpStream::connect_one).await
     }
 
     /// Connects to one address: starts a non-blocking connect, then waits until the

@@ -5,7 +5,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 
-use super::addr::{resolve, ToSocketAddrs};
+use super::addr::{first_success, resolve, ToSocketAddrs};
 use super::current_reactor;
 use crate::reactor::{Direction, IoSource};
 
@@ -35,17 +35,12 @@ impl UdpSocket {
     ///
     /// If none binds: the last error, its message naming the address.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        let mut last_error = None;
-        for addr in resolve(&addr).await? {
-            match mio::net::UdpSocket::bind(addr) {
-                Ok(socket) => {
-                    let source = IoSource::new(socket, current_reactor("UdpSocket::bind"))?;
-                    return Ok(UdpSocket { source });
-                }
-                Err(e) => last_error = Some(super::with_context("bind", addr, e)),
-            }
-        }
-        Err(last_error.expect("resolve never returns an empty list"))
+        first_success(&addr, "bind", |addr| async move {
+            let socket = mio::net::UdpSocket::bind(addr)?;
+            let source = IoSource::new(socket, current_reactor("UdpSocket::bind"))?;
+            Ok(UdpSocket { source })
+        })
+        .await
     }
 
     /// Sends one datagram to `target`; returns how many bytes were sent.
@@ -71,14 +66,8 @@ impl UdpSocket {
     /// Sets the default peer: `send` goes there, and `recv` takes datagrams only
     /// from there.
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        let mut last_error = None;
-        for addr in resolve(&addr).await? {
-            match self.source.get_ref().connect(addr) {
-                Ok(()) => return Ok(()),
-                Err(e) => last_error = Some(super::with_context("connect to", addr, e)),
-            }
-        }
-        Err(last_error.expect("resolve never returns an empty list"))
+        let connect = |addr| std::future::ready(self.source.get_ref().connect(addr));
+        first_success(&addr, "connect to", connect).await
     }
 
     /// Sends one datagram to the connected peer.
