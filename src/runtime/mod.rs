@@ -108,7 +108,9 @@ where
             )),
         }
     };
-    crate::task::spawn_fallible(wait_for_result, meta, "evloop::spawn_blocking")
+    crate::task::on_current("evloop::spawn_blocking", |executor| {
+        executor.spawn_fallible(wait_for_result, meta)
+    })
 }
 
 use drivers::Drivers;
@@ -247,7 +249,7 @@ impl Runtime {
         F::Output: 'static,
     {
         let meta = TaskMeta::new(None, Location::caller());
-        self.executor.spawn(async move { Ok(future.await) }, meta)
+        self.executor.spawn(future, meta)
     }
 
     /// A handle other threads can spawn through.

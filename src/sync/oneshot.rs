@@ -71,8 +71,7 @@ impl<T> Shared<T> {
     }
 
     /// Marks the sender gone, with or without a value, and wakes the receiver.
-    fn finish_sending(&self, value: Option<T>) {
-        let mut state = self.lock();
+    fn finish_sending(&self, mut state: MutexGuard<'_, State<T>>, value: Option<T>) {
         state.value = value;
         state.sender_gone = true;
         let waker = state.waker.take();
@@ -100,10 +99,12 @@ impl<T> Sender<T> {
     ///
     /// Gives the value back if the receiver was dropped.
     pub fn send(self, value: T) -> Result<(), T> {
-        if self.shared.lock().receiver_gone {
+        let state = self.shared.lock();
+        if state.receiver_gone {
+            drop(state);
             return Err(value);
         }
-        self.shared.finish_sending(Some(value));
+        self.shared.finish_sending(state, Some(value));
         std::mem::forget(self); // already marked gone; skip Drop's second wake
         Ok(())
     }
@@ -116,7 +117,8 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        self.shared.finish_sending(None);
+        let state = self.shared.lock();
+        self.shared.finish_sending(state, None);
     }
 }
 

@@ -158,15 +158,31 @@ impl Executor {
         Entered { previous }
     }
 
-    /// Spawns a task and returns its handle. The future's output says how the task
-    /// ends: with a value, or (for `spawn_blocking`) with a `JoinError`.
-    pub(crate) fn spawn<F, T>(self: &Rc<Self>, future: F, meta: TaskMeta) -> JoinHandle<T>
+    /// Spawns a task and returns its handle.
+    pub(crate) fn spawn<F>(self: &Rc<Self>, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let future: TaskFuture =
+            Box::pin(async move { Ok(Box::new(future.await) as Box<dyn Any>) });
+        self.insert_joinable(future, meta)
+    }
+
+    /// Spawns a task whose output already says how it ends: with a value, or (for
+    /// `spawn_blocking`) with a `JoinError`.
+    pub(crate) fn spawn_fallible<F, T>(self: &Rc<Self>, future: F, meta: TaskMeta) -> JoinHandle<T>
     where
         F: Future<Output = Result<T, JoinError>> + 'static,
         T: 'static,
     {
         let future: TaskFuture =
             Box::pin(async move { future.await.map(|value| Box::new(value) as Box<dyn Any>) });
+        self.insert_joinable(future, meta)
+    }
+
+    /// Stores a task that has a `JoinHandle`, and returns the handle.
+    fn insert_joinable<T>(self: &Rc<Self>, future: TaskFuture, meta: TaskMeta) -> JoinHandle<T> {
         let task = self.insert(future, meta, Join::Waiting(None));
         JoinHandle::new(Rc::downgrade(self), task)
     }

@@ -6,7 +6,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::{spawn_fallible, JoinError, JoinHandle, TaskMeta};
+use super::{on_current, JoinError, JoinHandle, TaskMeta};
 
 /// A set of tasks of one output type, spawned on the current runtime.
 ///
@@ -61,7 +61,7 @@ impl<T: 'static> JoinSet<T> {
         F: Future<Output = T> + 'static,
     {
         let meta = TaskMeta::new(None, Location::caller());
-        let handle = spawn_fallible(async move { Ok(future.await) }, meta, "JoinSet::spawn");
+        let handle = on_current("JoinSet::spawn", |executor| executor.spawn(future, meta));
         self.handles.push(handle);
     }
 

@@ -18,6 +18,7 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
@@ -140,20 +141,16 @@ impl<'a> Builder<'a> {
         F::Output: 'static,
     {
         let meta = TaskMeta::new(self.name, Location::caller());
-        spawn_fallible(async move { Ok(future.await) }, meta, "evloop::spawn")
+        on_current("evloop::spawn", |executor| executor.spawn(future, meta))
     }
 }
 
-/// Spawns on the current executor a future whose output already says how the task
-/// ends. `caller` names the public function, for the panic outside a runtime.
+/// Runs `spawn` with the executor this thread is running. `caller` names the
+/// public function, for the panic outside a runtime.
 #[track_caller]
-pub(crate) fn spawn_fallible<F, T>(future: F, meta: TaskMeta, caller: &str) -> JoinHandle<T>
-where
-    F: Future<Output = Result<T, JoinError>> + 'static,
-    T: 'static,
-{
-    match executor::with_current(|executor| executor.spawn(future, meta)) {
-        Some(handle) => handle,
+pub(crate) fn on_current<R>(caller: &str, spawn: impl FnOnce(&Rc<Executor>) -> R) -> R {
+    match executor::with_current(spawn) {
+        Some(spawned) => spawned,
         None => panic!(
             "{caller} called outside a runtime: call it inside Runtime::block_on \
              (or evloop::run), or use Runtime::spawn"
