@@ -33,6 +33,17 @@ pub(crate) type JobResult<R> = Result<thread::Result<R>, String>;
 /// A job: told to run (`Ok`), or why it never will (`Err`).
 type Job = Box<dyn FnOnce(Result<(), String>) + Send>;
 
+/// Starts a pool thread running the given body; the OS may refuse.
+type StartThread = fn(Box<dyn FnOnce() + Send>) -> std::io::Result<()>;
+
+/// Starts a named pool thread.
+fn start_os_thread(body: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+    thread::Builder::new()
+        .name(THREAD_NAME.into())
+        .spawn(body)
+        .map(drop)
+}
+
 /// The default thread limit: `min(32, cores + 4)`, the default of Python's
 /// `ThreadPoolExecutor` (asyncio's default executor). Blocking jobs mostly wait on
 /// I/O, so more threads than cores pay off; 32 caps the memory they cost.
@@ -61,6 +72,8 @@ struct Pool {
     max_threads: usize,
     /// How long a thread waits idle before it exits.
     keep_alive: Duration,
+    /// How threads are started (tests make the OS "refuse").
+    start_thread: StartThread,
 }
 
 /// The pool's mutable state.
@@ -81,6 +94,15 @@ struct State {
 impl BlockingPool {
     /// An empty pool (no thread starts until the first job).
     pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> BlockingPool {
+        BlockingPool::with_starter(max_threads, keep_alive, start_os_thread)
+    }
+
+    /// An empty pool whose threads `start_thread` starts.
+    fn with_starter(
+        max_threads: usize,
+        keep_alive: Duration,
+        start_thread: StartThread,
+    ) -> BlockingPool {
         BlockingPool {
             pool: Arc::new(Pool {
                 state: Mutex::new(State::default()),
@@ -88,6 +110,7 @@ impl BlockingPool {
                 outstanding: AtomicUsize::new(0),
                 max_threads,
                 keep_alive,
+                start_thread,
             }),
         }
     }
@@ -131,10 +154,7 @@ impl BlockingPool {
     /// Starts one more thread (already counted in `threads`).
     fn start_thread(&self) {
         let pool = self.pool.clone();
-        let started = thread::Builder::new()
-            .name(THREAD_NAME.into())
-            .spawn(move || pool.work());
-        if let Err(e) = started {
+        if let Err(e) = (self.pool.start_thread)(Box::new(move || pool.work())) {
             self.thread_refused(e);
         }
     }
@@ -239,5 +259,56 @@ impl fmt::Debug for BlockingPool {
             .field("max_threads", &self.pool.max_threads)
             .field("keep_alive", &self.pool.keep_alive)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// An OS that refuses every thread.
+    fn refuse(_body: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+        Err(std::io::Error::other("no threads today"))
+    }
+
+    #[test]
+    fn a_pool_the_os_gives_no_thread_cancels_the_job_and_says_why() {
+        let pool = BlockingPool::with_starter(4, Duration::from_secs(10), refuse);
+        let result = pool
+            .spawn(|| 1)
+            .blocking_recv()
+            .expect("an answer, not a hang");
+        let why = result.expect_err("the job never ran");
+        assert!(
+            why.contains("the OS refused to start a blocking thread"),
+            "{why}"
+        );
+        assert!(why.contains("no threads today"), "{why}");
+        assert!(!pool.is_busy());
+    }
+
+    /// Whether the OS already granted its one thread (for `grant_one`).
+    static GRANTED: AtomicBool = AtomicBool::new(false);
+
+    /// An OS that grants the first thread and refuses all others.
+    fn grant_one(body: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+        if GRANTED.swap(true, Ordering::SeqCst) {
+            return Err(std::io::Error::other("one is all you get"));
+        }
+        thread::Builder::new().spawn(body).map(drop)
+    }
+
+    #[test]
+    fn a_refused_thread_leaves_the_job_waiting_for_the_pools_existing_thread() {
+        let pool = BlockingPool::with_starter(4, Duration::from_secs(10), grant_one);
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let first = pool.spawn(move || hold.recv().unwrap()); // occupies the one thread
+        let second = pool.spawn(|| "ran on the existing thread"); // its thread is refused
+        release.send(()).unwrap();
+        first.blocking_recv().unwrap().unwrap().unwrap();
+        let second = second.blocking_recv().unwrap().unwrap().unwrap();
+        assert_eq!(second, "ran on the existing thread");
+        pool.shutdown();
     }
 }
