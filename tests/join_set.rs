@@ -36,6 +36,35 @@ fn join_next_returns_tasks_in_the_order_they_finish() {
 }
 
 #[test]
+fn join_next_keeps_the_finish_order_of_tasks_that_ended_while_nobody_asked() {
+    virtual_runtime().block_on(async {
+        let mut set = JoinSet::new();
+        sleepers(&mut set);
+        sleep(Duration::from_millis(100)).await; // all three end before we look
+        let mut order = Vec::new();
+        while let Some(result) = set.join_next().await {
+            order.push(result.unwrap());
+        }
+        assert_eq!(order, [10, 20, 30]);
+    });
+}
+
+#[test]
+fn join_next_reports_aborted_and_panicked_tasks_too() {
+    virtual_runtime().block_on(async {
+        let mut set: JoinSet<u64> = JoinSet::new();
+        set.spawn(std::future::pending());
+        set.spawn(async { panic!("boom") });
+        let first = set.join_next().await.unwrap();
+        assert!(first.unwrap_err().is_panic());
+        set.abort_all();
+        let second = set.join_next().await.unwrap();
+        assert!(second.unwrap_err().is_cancelled());
+        assert!(set.join_next().await.is_none());
+    });
+}
+
+#[test]
 fn join_all_returns_outputs_in_spawn_order() {
     virtual_runtime().block_on(async {
         let mut set = JoinSet::new();

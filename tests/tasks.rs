@@ -53,6 +53,24 @@ fn abort_drops_the_future_and_the_handle_says_cancelled() {
 }
 
 #[test]
+fn abort_before_the_first_poll_means_the_task_never_runs() {
+    evloop::run(async {
+        let ran = Rc::new(RefCell::new(false));
+        let ran_in_task = ran.clone();
+        let handle = evloop::spawn(async move {
+            *ran_in_task.borrow_mut() = true;
+        });
+        handle.abort(); // queued by the spawn, and now by the abort too
+        handle.abort();
+        assert!(handle.await.unwrap_err().is_cancelled());
+        for _ in 0..3 {
+            yield_now().await; // a second queue entry, if any, must not poll it
+        }
+        assert!(!*ran.borrow(), "an aborted task never starts");
+    });
+}
+
+#[test]
 fn abort_does_not_drop_the_future_inside_the_callers_poll() {
     evloop::run(async {
         let dropped = Rc::new(RefCell::new(false));

@@ -40,7 +40,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::panic::Location;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -96,18 +96,21 @@ where
              Runtime::block_on (or evloop::run)"
         );
     };
-    let result = pool.spawn(f);
-    let wait_for_result = async move {
-        match result.await {
-            Ok(Ok(Ok(value))) => Ok(value),
-            Ok(Ok(Err(panic))) => Err(JoinError::panicked(id, panic)),
-            Ok(Err(refused)) => Err(JoinError::cancelled(id, refused)),
-            Err(_) => Err(JoinError::cancelled(
-                id,
-                "the runtime was dropped before the job ran",
-            )),
-        }
-    };
+    let mut result = pool.spawn(f);
+    // A closure over the receiver, not an `async` block: it stays `Unpin`.
+    let wait_for_result = std::future::poll_fn(move |cx| {
+        Pin::new(&mut result)
+            .poll(cx)
+            .map(|received| match received {
+                Ok(Ok(Ok(value))) => Ok(value),
+                Ok(Ok(Err(panic))) => Err(JoinError::panicked(id, panic)),
+                Ok(Err(refused)) => Err(JoinError::cancelled(id, refused)),
+                Err(_) => Err(JoinError::cancelled(
+                    id,
+                    "the runtime was dropped before the job ran",
+                )),
+            })
+    });
     crate::task::on_current("evloop::spawn_blocking", |executor| {
         executor.spawn_fallible(wait_for_result, meta)
     })

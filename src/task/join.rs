@@ -38,6 +38,8 @@ pub struct JoinHandle<T> {
     executor: Weak<Executor>,
     /// Which slot holds the task.
     task: TaskRef,
+    /// The task's id.
+    id: u64,
     /// Set once the output was taken (or found cancelled).
     done: bool,
     /// The output type; `fn() -> T` keeps the handle `Unpin` whatever `T` is.
@@ -46,10 +48,11 @@ pub struct JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     /// A handle for `task` in `executor`.
-    pub(crate) fn new(executor: Weak<Executor>, task: TaskRef) -> JoinHandle<T> {
+    pub(crate) fn new(executor: Weak<Executor>, task: TaskRef, id: u64) -> JoinHandle<T> {
         JoinHandle {
             executor,
             task,
+            id,
             done: false,
             _output: PhantomData,
         }
@@ -77,21 +80,15 @@ impl<T> JoinHandle<T> {
     /// Whether the task has ended (finished, panicked or been cancelled). Cheap:
     /// never waits.
     pub fn is_finished(&self) -> bool {
-        self.done || self.finish_order().is_some()
-    }
-
-    /// When the task finished, in finishes of its runtime (smaller is earlier);
-    /// `None` while it runs.
-    pub(crate) fn finish_order(&self) -> Option<u64> {
         match self.executor.upgrade() {
-            Some(executor) => executor.finish_order(self.task),
-            None => Some(0),
+            Some(executor) => self.done || executor.is_finished(self.task),
+            None => true,
         }
     }
 
     /// The task's id: unique in this process, shown in errors and `Debug`.
     pub fn id(&self) -> u64 {
-        self.task.id
+        self.id
     }
 }
 
@@ -105,11 +102,8 @@ impl<T: 'static> Future for JoinHandle<T> {
             "JoinHandle polled again after it returned its output"
         );
         let output = match this.executor.upgrade() {
-            Some(executor) => std::task::ready!(executor.poll_join(this.task, cx.waker())),
-            None => Err(JoinError::cancelled(
-                this.task.id,
-                "its runtime was dropped",
-            )),
+            Some(executor) => std::task::ready!(executor.poll_join(this.task, this.id, cx.waker())),
+            None => Err(JoinError::cancelled(this.id, "its runtime was dropped")),
         };
         this.done = true;
         Poll::Ready(output.map(|boxed| match boxed.downcast::<T>() {
@@ -134,7 +128,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let described = self.executor.upgrade().and_then(|e| e.describe(self.task));
         let mut out = f.debug_struct("JoinHandle");
-        out.field("id", &self.task.id);
+        out.field("id", &self.id);
         if let Some((name, site)) = &described {
             out.field("name", &name.as_deref().unwrap_or("-"));
             out.field("spawned_at", site);
@@ -156,6 +150,13 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// });
 /// ```
 pub struct JoinError {
+    /// Which task failed and how; boxed, so that a task's output slot (a value or
+    /// this error) stays two words wide.
+    failure: Box<Failure>,
+}
+
+/// Which task failed, and how.
+struct Failure {
     /// The task that failed.
     task: u64,
     /// What went wrong.
@@ -173,28 +174,29 @@ enum Cause {
 impl JoinError {
     /// A cancellation of task `task`, because `why`.
     pub(crate) fn cancelled(task: u64, why: impl Into<Cow<'static, str>>) -> JoinError {
-        JoinError {
-            task,
-            cause: Cause::Cancelled(why.into()),
-        }
+        JoinError::new(task, Cause::Cancelled(why.into()))
     }
 
     /// A panic of task `task` with `payload`.
     pub(crate) fn panicked(task: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError::new(task, Cause::Panicked(payload))
+    }
+
+    /// Task `task` failed with `cause`.
+    fn new(task: u64, cause: Cause) -> JoinError {
         JoinError {
-            task,
-            cause: Cause::Panicked(payload),
+            failure: Box::new(Failure { task, cause }),
         }
     }
 
     /// Whether the task was cancelled: aborted, or dropped with its runtime.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.cause, Cause::Cancelled(_))
+        matches!(self.failure.cause, Cause::Cancelled(_))
     }
 
     /// Whether the task panicked.
     pub fn is_panic(&self) -> bool {
-        matches!(self.cause, Cause::Panicked(_))
+        matches!(self.failure.cause, Cause::Panicked(_))
     }
 
     /// The panic's payload, to inspect or to re-raise with
@@ -212,15 +214,18 @@ impl JoinError {
 
     /// The panic's payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.cause {
+        if !self.is_panic() {
+            return Err(self);
+        }
+        match self.failure.cause {
             Cause::Panicked(payload) => Ok(payload),
-            Cause::Cancelled(_) => Err(self),
+            Cause::Cancelled(_) => unreachable!("checked above"),
         }
     }
 
     /// The id of the task that failed.
     pub fn task_id(&self) -> u64 {
-        self.task
+        self.failure.task
     }
 }
 
@@ -237,15 +242,11 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.cause {
-            Cause::Cancelled(why) => write!(f, "task {} was cancelled: {why}", self.task),
+        let task = self.failure.task;
+        match &self.failure.cause {
+            Cause::Cancelled(why) => write!(f, "task {task} was cancelled: {why}"),
             Cause::Panicked(payload) => {
-                write!(
-                    f,
-                    "task {} panicked: {}",
-                    self.task,
-                    panic_message(&**payload)
-                )
+                write!(f, "task {task} panicked: {}", panic_message(&**payload))
             }
         }
     }
@@ -253,12 +254,12 @@ impl fmt::Display for JoinError {
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.cause {
-            Cause::Cancelled(why) => write!(f, "JoinError::Cancelled(task {}: {why})", self.task),
+        let task = self.failure.task;
+        match &self.failure.cause {
+            Cause::Cancelled(why) => write!(f, "JoinError::Cancelled(task {task}: {why})"),
             Cause::Panicked(payload) => write!(
                 f,
-                "JoinError::Panic(task {}: {:?})",
-                self.task,
+                "JoinError::Panic(task {task}: {:?})",
                 panic_message(&**payload)
             ),
         }

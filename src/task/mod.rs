@@ -41,10 +41,50 @@ pub(crate) use waker::{BlockOnWaker, Injector};
 pub(crate) type TaskOutput = Result<Box<dyn Any>, JoinError>;
 
 /// A task's future, boxed and pinned, its output type erased.
-pub(crate) type TaskFuture = Pin<Box<dyn Future<Output = TaskOutput>>>;
+pub(crate) type TaskFuture = Pin<Box<dyn ErasedFuture>>;
 
 /// A task's future that may cross threads (spawned from another thread).
-pub(crate) type SendTaskFuture = Pin<Box<dyn Future<Output = TaskOutput> + Send>>;
+pub(crate) type SendTaskFuture = Pin<Box<dyn ErasedFuture + Send>>;
+
+/// A future of any output type, polled for a [`TaskOutput`]: what lets tasks of
+/// every output type share one slab.
+///
+/// It is a trait rather than an `async` block around the user's future because
+/// such a block stores the future twice (once as captured, once as awaited):
+/// spawning would copy and allocate double the future's size.
+pub(crate) trait ErasedFuture {
+    /// Polls the future; its output comes boxed.
+    fn poll_output(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput>;
+}
+
+impl<F> ErasedFuture for F
+where
+    F: Future,
+    F::Output: 'static,
+{
+    fn poll_output(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput> {
+        self.poll(cx)
+            .map(|value| Ok(Box::new(value) as Box<dyn Any>))
+    }
+}
+
+/// A future whose output already says how its task ended: with a value, or with
+/// a [`JoinError`] (as `spawn_blocking`'s does when no thread could run the job).
+/// `Unpin`, so that it can be wrapped without projecting a pin.
+pub(crate) struct Fallible<F>(pub(crate) F);
+
+impl<F, T> ErasedFuture for Fallible<F>
+where
+    F: Future<Output = Result<T, JoinError>> + Unpin,
+    T: 'static,
+{
+    fn poll_output(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput> {
+        let future = &mut self.get_mut().0;
+        Pin::new(future)
+            .poll(cx)
+            .map(|result| result.map(|value| Box::new(value) as Box<dyn Any>))
+    }
+}
 
 /// Who a task is: its id, its name if it was given one, and where it was spawned.
 #[derive(Debug)]

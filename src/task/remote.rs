@@ -6,7 +6,6 @@
 //! finishes — whether the runtime drops it, it never reaches the runtime at all, or
 //! `abort` stops it — so a `RemoteHandle` is never left waiting forever.
 
-use std::any::Any;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic::{self, AssertUnwindSafe};
@@ -118,7 +117,6 @@ where
         let mut future = pin!(future);
         let outcome = poll_fn(|cx| poll_unless_aborted(&guard, future.as_mut(), cx)).await;
         guard.slot.settle(outcome);
-        Ok(Box::new(()) as Box<dyn Any>)
     });
     let handle = RemoteHandle { slot, done: false };
     (

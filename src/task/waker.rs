@@ -1,7 +1,9 @@
 //! Wakers: how a task gets back onto the run queue, from this thread or any other.
 //!
-//! Floor 1, used by the executor. Every task has one [`TaskWaker`], shared through an
-//! `Arc` by every `std::task::Waker` cloned from it. Waking does one of three things:
+//! Floor 1, used by the executor. A task that has given out a `Waker` has one
+//! [`TaskWaker`], shared through an `Arc` by every `std::task::Waker` cloned from it
+//! (a task whose waker nobody kept has none: see `Executor::poll_task`). Waking
+//! does one of three things:
 //!
 //! - the task is already scheduled (or finished): nothing — one atomic swap;
 //! - we are on the loop's thread, inside this runtime: push onto the local run queue —
@@ -21,14 +23,37 @@ use futures_task::ArcWake;
 use super::executor;
 use super::SendTaskFuture;
 
-/// Names one task in a queue: its slab key and its id. A slab slot is reused after
-/// its task ends, so the id tells a stale entry from the slot's new task.
+/// Names one task in a queue: its slab key and a tag from its id. A slab slot is
+/// reused after its task ends, so the tag tells a stale entry from the slot's new
+/// task. Eight bytes, so a run queue of a million tasks takes 8 MB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TaskRef {
     /// The task's slot in the executor's slab.
-    pub(crate) key: usize,
-    /// The task's process-wide unique id.
-    pub(crate) id: u64,
+    pub(crate) key: u32,
+    /// The low 32 bits of the task's id: two tasks that share a slot, one after the
+    /// other, differ here unless four billion tasks were spawned in between.
+    pub(crate) tag: u32,
+}
+
+impl TaskRef {
+    /// The name of task `id` in slab slot `key`.
+    pub(crate) fn new(key: usize, id: u64) -> TaskRef {
+        let key = u32::try_from(key).expect("more than 4 billion tasks alive at once");
+        TaskRef {
+            key,
+            tag: id as u32, // truncation intended: the tag only tells slot-mates apart
+        }
+    }
+
+    /// The slab key.
+    pub(crate) fn key(self) -> usize {
+        self.key as usize
+    }
+
+    /// Whether this names task `id` (and not an earlier or later task in its slot).
+    pub(crate) fn names(self, id: u64) -> bool {
+        self.tag == id as u32
+    }
 }
 
 /// The waking half of a task: `Send + Sync`, shared by all its `Waker`s.
@@ -46,20 +71,25 @@ pub(crate) struct TaskWaker {
 }
 
 impl TaskWaker {
-    /// A waker for a task that starts out scheduled (spawning queues it).
+    /// A waker for `task`, about to be polled (so not scheduled).
     pub(crate) fn new(task: TaskRef, injector: &Arc<Injector>) -> TaskWaker {
         TaskWaker {
-            scheduled: AtomicBool::new(true),
+            scheduled: AtomicBool::new(false),
             task,
             executor: injector.executor,
             injector: Arc::downgrade(injector),
         }
     }
 
-    /// Points a recycled waker at a new task, which starts out scheduled.
+    /// Points a waker nobody else holds at `task`, about to be polled.
     pub(crate) fn reuse_for(&mut self, task: TaskRef) {
         self.task = task;
-        *self.scheduled.get_mut() = true;
+        *self.scheduled.get_mut() = false;
+    }
+
+    /// Whether a wake queued the task and it has not run since.
+    pub(crate) fn is_scheduled(&self) -> bool {
+        self.scheduled.load(Ordering::Acquire)
     }
 
     /// Called just before the task is polled: a wake from now on (even one from
