@@ -35,7 +35,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     });
     (
         Sender {
-            shared: shared.clone(),
+            shared: Some(shared.clone()),
         },
         Receiver { shared },
     )
@@ -88,8 +88,9 @@ impl<T> Shared<T> {
 
 /// Sends the one value. Dropping it unsent makes the receiver get [`RecvError`].
 pub struct Sender<T> {
-    /// Shared with the receiver.
-    shared: Arc<Shared<T>>,
+    /// Shared with the receiver; `None` only inside `send`, once the value is
+    /// there, so that the drop that follows has nothing left to do.
+    shared: Option<Arc<Shared<T>>>,
 }
 
 impl<T> Sender<T> {
@@ -98,27 +99,37 @@ impl<T> Sender<T> {
     /// # Errors
     ///
     /// Gives the value back if the receiver was dropped.
-    pub fn send(self, value: T) -> Result<(), T> {
-        let state = self.shared.lock();
+    pub fn send(mut self, value: T) -> Result<(), T> {
+        let shared = self
+            .shared
+            .take()
+            .expect("a sender holds its channel until it sends");
+        let state = shared.lock();
         if state.receiver_gone {
             drop(state);
+            self.shared = Some(shared); // dropping the sender closes the channel
             return Err(value);
         }
-        self.shared.finish_sending(state, Some(value));
-        std::mem::forget(self); // already marked gone; skip Drop's second wake
+        // One lock for the value and the "sender gone" mark: the drop of `self`
+        // that follows finds `shared` empty and does nothing.
+        shared.finish_sending(state, Some(value));
         Ok(())
     }
 
     /// Whether the receiver was dropped (a send would fail).
     pub fn is_closed(&self) -> bool {
-        self.shared.lock().receiver_gone
+        self.shared
+            .as_ref()
+            .map_or(true, |shared| shared.lock().receiver_gone)
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let state = self.shared.lock();
-        self.shared.finish_sending(state, None);
+        if let Some(shared) = &self.shared {
+            let state = shared.lock();
+            shared.finish_sending(state, None);
+        }
     }
 }
 
