@@ -52,6 +52,17 @@ fn timeout_on_a_never_ready_future_gives_elapsed() {
 }
 
 #[test]
+fn a_timeout_counts_from_its_first_poll_as_asyncio_wait_for() {
+    virtual_runtime().block_on(async {
+        let limited = timeout(Duration::from_millis(10), std::future::pending::<()>());
+        sleep(Duration::from_millis(100)).await; // made long before it is awaited
+        let awaited_at = time::now();
+        assert!(limited.await.is_err());
+        assert_eq!(time::now() - awaited_at, Duration::from_millis(10));
+    });
+}
+
+#[test]
 fn timeout_on_a_ready_future_gives_its_output() {
     let result = evloop::run(timeout(Duration::from_secs(5), async { 7 }));
     assert_eq!(result, Ok(7));

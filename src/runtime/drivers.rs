@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::alarm::Alarm;
 use super::Builder;
@@ -100,6 +100,11 @@ fn shorter(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
         (a, None) => a,
         (None, b) => b,
     }
+}
+
+/// The time on the current runtime's clock, if this thread is running one.
+pub(crate) fn current_now() -> Option<Instant> {
+    CURRENT.with(|current| current.borrow().as_ref().map(|d| d.timers.clock().now()))
 }
 
 /// The current runtime's timers, if this thread is running one.

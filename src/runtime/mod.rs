@@ -57,7 +57,7 @@ mod drivers;
 mod handle;
 
 pub use builder::Builder;
-pub(crate) use drivers::{current_reactor, current_timers};
+pub(crate) use drivers::{current_now, current_reactor, current_timers};
 pub use handle::Handle;
 
 /// Runs the blocking function `f` on the runtime's thread pool and returns a

@@ -43,10 +43,7 @@ use timers::{TimerKey, Timers};
 /// });
 /// ```
 pub fn now() -> Instant {
-    match runtime::current_timers() {
-        Some(timers) => timers.clock().now(),
-        None => Instant::now(),
-    }
+    runtime::current_now().unwrap_or_else(Instant::now)
 }
 
 /// Waits until `duration` has passed; `asyncio.sleep`.
@@ -67,12 +64,9 @@ pub fn now() -> Instant {
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    match runtime::current_timers() {
-        Some(timers) => {
-            let deadline = timers.clock().now().checked_add(duration);
-            Sleep::new(Deadline::At(deadline), Some(timers))
-        }
-        None => Sleep::new(Deadline::After(duration), None),
+    match runtime::current_now() {
+        Some(now) => Sleep::new(Deadline::At(now.checked_add(duration))),
+        None => Sleep::new(Deadline::After(duration)),
     }
 }
 
@@ -87,7 +81,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// });
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(Deadline::At(Some(deadline)), runtime::current_timers())
+    Sleep::new(Deadline::At(Some(deadline)))
 }
 
 /// When a [`Sleep`] ends.
@@ -95,7 +89,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 enum Deadline {
     /// At this instant; `None` means never.
     At(Option<Instant>),
-    /// This long after the first poll (made outside a runtime).
+    /// This long after the first poll (made outside a runtime, or by `timeout`).
     After(Duration),
 }
 
@@ -104,7 +98,8 @@ enum Deadline {
 pub struct Sleep {
     /// When it ends.
     deadline: Deadline,
-    /// The runtime's timers; found on the first poll if not at creation.
+    /// The runtime's timers, found on the first poll: a sleep that is made and
+    /// dropped unpolled never touches them.
     timers: Option<Rc<Timers>>,
     /// The registered timer, from the first `Pending` until it fires or is dropped.
     key: Option<TimerKey>,
@@ -114,10 +109,10 @@ pub struct Sleep {
 
 impl Sleep {
     /// A sleep that has not been polled.
-    fn new(deadline: Deadline, timers: Option<Rc<Timers>>) -> Sleep {
+    fn new(deadline: Deadline) -> Sleep {
         Sleep {
             deadline,
-            timers,
+            timers: None,
             key: None,
             polled: false,
         }
@@ -134,9 +129,16 @@ impl Sleep {
 
     /// Whether the deadline has passed.
     pub fn is_elapsed(&self) -> bool {
-        match (self.deadline(), &self.timers) {
-            (Some(deadline), Some(timers)) => timers.clock().now() >= deadline,
-            _ => false,
+        self.deadline()
+            .is_some_and(|deadline| self.clock_now() >= deadline)
+    }
+
+    /// The time on the clock of the runtime this sleep runs on (or, before its
+    /// first poll, of the current runtime).
+    fn clock_now(&self) -> Instant {
+        match &self.timers {
+            Some(timers) => timers.clock().now(),
+            None => now(),
         }
     }
 
@@ -215,8 +217,13 @@ impl fmt::Debug for Sleep {
 ///
 /// Returns `Ok(output)`, or `Err(Elapsed)` — and then the future is dropped. The
 /// future is polled before the deadline is checked, so one that is ready at once
-/// always wins. Costs one allocation (the future is boxed so that it can be polled
-/// without `unsafe` pin projection).
+/// always wins.
+///
+/// The time limit counts from the first poll, as `asyncio.wait_for`'s does (tokio's
+/// counts from this call; the two differ only for a timeout made long before it is
+/// awaited). So a future that is ready at once costs no clock read and no timer —
+/// just one allocation: the future is boxed so that it can be polled without
+/// `unsafe` pin projection.
 ///
 /// ```
 /// use std::time::Duration;
@@ -229,7 +236,7 @@ impl fmt::Debug for Sleep {
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future: Box::pin(future),
-        sleep: sleep(duration),
+        sleep: Sleep::new(Deadline::After(duration)),
     }
 }
 
@@ -337,7 +344,7 @@ impl Interval {
             .sleep
             .deadline()
             .expect("a finished sleep has a deadline");
-        let now = now_on(&self.sleep).unwrap_or(tick);
+        let now = self.sleep.clock_now();
         // The next tick is the first multiple of `period` after the one that
         // fired that is still ahead: missed ticks are skipped, not burst.
         let period = self.period.as_nanos();
@@ -354,9 +361,4 @@ impl Interval {
     pub fn period(&self) -> Duration {
         self.period
     }
-}
-
-/// The time on the clock `sleep` is measured on, if it has one yet.
-fn now_on(sleep: &Sleep) -> Option<Instant> {
-    sleep.timers.as_ref().map(|timers| timers.clock().now())
 }
