@@ -103,8 +103,8 @@ pub struct Sleep {
     timers: Option<Rc<Timers>>,
     /// The registered timer, from the first `Pending` until it fires or is dropped.
     key: Option<TimerKey>,
-    /// Whether it has been polled: the first poll always yields.
-    polled: bool,
+    /// Whether its timer fired (until `reset`): polling it again is `Ready`.
+    fired: bool,
 }
 
 impl Sleep {
@@ -114,7 +114,7 @@ impl Sleep {
             deadline,
             timers: None,
             key: None,
-            polled: false,
+            fired: false,
         }
     }
 
@@ -145,8 +145,14 @@ impl Sleep {
     /// Moves the deadline, as if this sleep had been made with
     /// `sleep_until(deadline)`.
     pub fn reset(&mut self, deadline: Instant) {
+        self.set_deadline(Deadline::At(Some(deadline)));
+    }
+
+    /// Starts this sleep over, ending at `deadline`.
+    fn set_deadline(&mut self, deadline: Deadline) {
         self.cancel_timer();
-        self.deadline = Deadline::At(Some(deadline));
+        self.fired = false;
+        self.deadline = deadline;
     }
 
     /// Unregisters the timer, if one is registered.
@@ -167,31 +173,34 @@ impl Future for Sleep {
                 panic!("an evloop::time::Sleep was polled outside a runtime: await it inside Runtime::block_on")
             })
         });
-        let now = timers.clock().now();
+        if this.fired {
+            return Poll::Ready(());
+        }
         let deadline = match this.deadline {
             Deadline::At(deadline) => deadline,
-            Deadline::After(duration) => now.checked_add(duration),
+            Deadline::After(duration) => timers.clock().now().checked_add(duration),
         };
         this.deadline = Deadline::At(deadline);
-        let first_poll = !std::mem::replace(&mut this.polled, true);
-        match deadline {
-            None => Poll::Pending, // never: no timer to register
-            Some(deadline) if deadline <= now => {
-                if let Some(key) = this.key.take() {
-                    timers.remove(key);
-                }
-                if first_poll {
-                    // Even a sleep that is already over yields once, as asyncio's does.
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
+        let Some(deadline) = deadline else {
+            return Poll::Pending; // never: no timer to register
+        };
+        // No clock read here: step 1 of the loop reads the clock once per turn and
+        // fires every timer that is due, so a timer that is gone has fired.
+        match this.key {
+            Some(key) if timers.update(key, cx.waker()) => Poll::Pending,
+            Some(_) => {
+                this.key = None;
+                this.fired = true;
                 Poll::Ready(())
             }
-            Some(deadline) => {
-                match this.key {
-                    Some(key) if timers.update(key, cx.waker()) => {}
-                    _ => this.key = Some(timers.insert(deadline, cx.waker().clone())),
-                }
+            None if timers.surely_passed(deadline) => {
+                // Over already, and no timer needed: still yield once, as asyncio does.
+                this.fired = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            None => {
+                this.key = Some(timers.insert(deadline, cx.waker().clone()));
                 Poll::Pending
             }
         }
@@ -352,7 +361,7 @@ impl Interval {
         let ahead = u64::try_from(period * (missed + 1)).unwrap_or(u64::MAX);
         match tick.checked_add(Duration::from_nanos(ahead)) {
             Some(next) => self.sleep.reset(next),
-            None => self.sleep.deadline = Deadline::At(None),
+            None => self.sleep.set_deadline(Deadline::At(None)),
         }
         Poll::Ready(tick)
     }

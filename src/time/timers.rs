@@ -41,13 +41,18 @@ pub(crate) struct Timers {
     next_seq: Cell<u64>,
     /// Scratch space for `fire_due`, kept to avoid an allocation per turn.
     due: RefCell<Vec<Waker>>,
+    /// The clock's time when `fire_due` last looked: every deadline up to it has
+    /// passed, which a sleep can check without reading the clock.
+    fired_up_to: Cell<Instant>,
 }
 
 impl Timers {
     /// No timers, on a real or virtual clock.
     pub(crate) fn new(virtual_time: bool) -> Timers {
+        let clock = Clock::new(virtual_time);
         Timers {
-            clock: Clock::new(virtual_time),
+            fired_up_to: Cell::new(clock.now()),
+            clock,
             entries: RefCell::new(BTreeMap::new()),
             next_seq: Cell::new(0),
             due: RefCell::new(Vec::new()),
@@ -91,6 +96,12 @@ impl Timers {
         drop(removed);
     }
 
+    /// Whether `deadline` had passed when step 1 last fired timers (it may have
+    /// passed since, too: only `true` is sure).
+    pub(crate) fn surely_passed(&self, deadline: Instant) -> bool {
+        deadline <= self.fired_up_to.get()
+    }
+
     /// The earliest deadline of any registered timer.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.entries
@@ -108,6 +119,7 @@ impl Timers {
     /// deadline order. Returns how many fired.
     pub(crate) fn fire_due(&self) -> usize {
         let now = self.clock.now();
+        self.fired_up_to.set(now);
         let mut due = self.due.take();
         {
             let mut entries = self.entries.borrow_mut();
