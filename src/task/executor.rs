@@ -2,11 +2,17 @@
 //! the loop.
 //!
 //! Floor 1, owned by the runtime. A task is a boxed future in a slab slot; the run
-//! queue holds [`TaskRef`]s (slot + id), never the futures themselves. Polling takes
-//! the future *out* of its slot first, so the task's own code may spawn, join or
-//! abort — which all touch the slab — without a `RefCell` conflict. The same rule
+//! queue holds [`TaskRef`]s (slot + id tag), never the futures themselves. Polling
+//! takes the future *out* of its slot first, so the task's own code may spawn, join
+//! or abort — which all touch the slab — without a `RefCell` conflict. The same rule
 //! holds everywhere below: user code (a poll, a destructor, a foreign waker) never
 //! runs while this module holds a borrow.
+//!
+//! A task owns a waker only while somebody else holds a clone of it: each poll
+//! lends the task a spare one, and takes it back afterwards if nobody kept it. So
+//! a task that finishes in one poll, or only ever yields, allocates no waker, and
+//! an idle task costs its slab slot and its boxed future — see `idle_task_memory`
+//! in `benches/memory.rs`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
