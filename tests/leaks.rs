@@ -4,46 +4,15 @@
 //!
 //! One test in this binary, so that no other test allocates while it counts.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use evloop::sync::{mpsc, oneshot};
 use evloop::task::JoinSet;
 
-/// Counts bytes currently allocated.
-struct Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
-/// Bytes allocated and not yet freed.
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call is passed straight to `System`, which upholds GlobalAlloc's
-// contract; the counter only observes the sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` above with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: forwarded with the caller's pointer, layout and size.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+use counting_alloc::live;
 
 /// One round: 1,000 pairs of tasks trading oneshots, a channel round trip per
 /// pair, a JoinSet of sleepers, and an aborted task.
@@ -94,11 +63,11 @@ async fn round() {
 fn rounds_of_tasks_channels_and_timers_leave_no_memory_behind() {
     let rt = evloop::Builder::new().virtual_time(true).build().unwrap();
     rt.block_on(round()); // warm-up: buffers grow to size
-    let after_one = LIVE.load(Ordering::Relaxed);
+    let after_one = live();
     for _ in 0..3 {
         rt.block_on(round());
     }
-    let grown = LIVE.load(Ordering::Relaxed) - after_one;
+    let grown = live() - after_one;
     // A leak of one small object per task would be over 2,000 × 3 × 16 bytes.
     assert!(
         grown < 4_096,
