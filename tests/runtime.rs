@@ -38,6 +38,28 @@ fn a_waker_woken_from_another_thread_completes_a_task() {
 }
 
 #[test]
+fn a_wake_from_another_thread_during_the_tasks_own_poll_is_not_lost() {
+    evloop::run(async {
+        let task = evloop::spawn(async {
+            let mut polls = 0;
+            std::future::poll_fn(|cx| {
+                polls += 1;
+                if polls == 1 {
+                    // Woken, and the wake finished, before this poll returns.
+                    let waker = cx.waker().clone();
+                    std::thread::spawn(move || waker.wake()).join().unwrap();
+                    return Poll::Pending;
+                }
+                Poll::Ready(polls)
+            })
+            .await
+        });
+        let polls = evloop::time::timeout(Duration::from_secs(10), task).await;
+        assert_eq!(polls.expect("the task was never polled again").unwrap(), 2);
+    });
+}
+
+#[test]
 fn dropping_a_runtime_runs_the_destructors_of_its_pending_tasks() {
     struct Counted(Rc<Cell<usize>>);
     impl Drop for Counted {

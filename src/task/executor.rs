@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
-use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -269,8 +269,7 @@ impl Executor {
             None => self.lend_waker(task),
         };
         drop(tasks);
-        // A wake that arrives while the task runs must queue it again, or it is lost.
-        waker.unschedule();
+        waker.start_running();
 
         if aborted {
             drop_quietly(future);
@@ -309,26 +308,21 @@ impl Executor {
     }
 
     /// After a poll that returned `Pending`: the task keeps its waker if somebody
-    /// else holds a clone (that is who will wake it) or a wake already queued it.
-    /// Otherwise nobody can wake it, so it holds no waker until its next poll, and
-    /// the waker goes back to the spares.
-    fn keep_or_return(&self, waker: Arc<TaskWaker>) -> Option<Arc<TaskWaker>> {
-        if self.is_only_holder(&waker) && !waker.is_scheduled() {
+    /// else holds a clone (that is who will wake it) or it was `woken` (it runs
+    /// again soon: lending it a spare then would be work for nothing). Otherwise
+    /// it holds no waker until its next poll, and the waker goes back to the spares.
+    fn keep_or_return(&self, waker: Arc<TaskWaker>, woken: bool) -> Option<Arc<TaskWaker>> {
+        if !woken && Self::is_only_holder(&waker) {
             self.return_waker(waker);
             return None;
         }
         Some(waker)
     }
 
-    /// Whether `waker` is the last reference: no clone is left anywhere.
-    fn is_only_holder(&self, waker: &Arc<TaskWaker>) -> bool {
-        if Arc::strong_count(waker) != 1 {
-            return false;
-        }
-        // A clone dropped on another thread may have woken the task first: this
-        // pairs with the release in `Arc`'s drop, so that wake is seen.
-        fence(Ordering::Acquire);
-        true
+    /// Whether `waker` is the last reference: no clone is left anywhere, and none
+    /// can be made.
+    fn is_only_holder(waker: &Arc<TaskWaker>) -> bool {
+        Arc::strong_count(waker) == 1
     }
 
     /// Keeps a waker nobody else holds for a later task, if there is room.
@@ -339,14 +333,20 @@ impl Executor {
         }
     }
 
-    /// Puts a task that returned `Pending` back into its slot, to wait for its waker.
+    /// Puts a task that returned `Pending` back into its slot, to wait for its waker
+    /// — or at the back of the run queue, if it was woken while it ran.
     fn park(&self, task: TaskRef, future: TaskFuture, waker: Arc<TaskWaker>) {
-        let waker = self.keep_or_return(waker);
+        let woken = waker.stop_running();
+        let waker = self.keep_or_return(waker, woken);
         let mut tasks = self.tasks.borrow_mut();
         let entry = &mut tasks[task.key()];
         entry.stage = Stage::Ready(future);
         entry.waker = waker;
-        if entry.aborted {
+        if woken {
+            // The wake only marked the waker (see `TaskWaker::wake_by_ref`).
+            entry.queued = entry.waker.is_none();
+            self.queue.borrow_mut().push_back(task);
+        } else if entry.aborted {
             // Aborted from inside its own poll: make sure it comes round again.
             self.schedule(entry, task);
         }
@@ -368,7 +368,7 @@ impl Executor {
     fn finish(&self, task: TaskRef, waker: Arc<TaskWaker>, output: TaskOutput) {
         // Wakes that still come (from clones kept elsewhere) must do nothing.
         waker.retire();
-        if self.is_only_holder(&waker) {
+        if Self::is_only_holder(&waker) {
             self.return_waker(waker);
         }
         let mut tasks = self.tasks.borrow_mut();

@@ -5,7 +5,9 @@
 //! (a task whose waker nobody kept has none: see `Executor::poll_task`). Waking
 //! does one of three things:
 //!
-//! - the task is already scheduled (or finished): nothing — one atomic swap;
+//! - the task is already scheduled, or is being polled right now, or has finished:
+//!   nothing but one atomic `or` (a task woken while it runs is queued again by
+//!   the executor when its poll returns);
 //! - we are on the loop's thread, inside this runtime: push onto the local run queue —
 //!   no lock, no syscall;
 //! - anywhere else: push onto the [`Injector`] (a mutex-guarded queue) and wake the
@@ -14,7 +16,7 @@
 //! Wakers reach the runtime through a `Weak`, so a waker kept after the runtime is
 //! dropped holds none of its memory or file descriptors, and waking it does nothing.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::Waker;
 
@@ -56,12 +58,18 @@ impl TaskRef {
     }
 }
 
+/// A wake came since the task was last polled: it sits in a run queue (or, if
+/// [`RUNNING`] is set too, goes back into one when its poll returns).
+const SCHEDULED: u8 = 1;
+/// The task is being polled right now: a wake only sets [`SCHEDULED`].
+const RUNNING: u8 = 2;
+
 /// The waking half of a task: `Send + Sync`, shared by all its `Waker`s.
 #[derive(Debug)]
 pub(crate) struct TaskWaker {
-    /// True while the task sits in a run queue (or has finished): a second wake is
-    /// then a no-op, so a task is never queued twice.
-    scheduled: AtomicBool,
+    /// [`SCHEDULED`] and [`RUNNING`]. While either is set a wake queues nothing,
+    /// so a task is never queued twice; a finished task stays `SCHEDULED`.
+    state: AtomicU8,
     /// Which task to queue.
     task: TaskRef,
     /// Which executor the task belongs to, to recognise "we are on its thread".
@@ -71,10 +79,10 @@ pub(crate) struct TaskWaker {
 }
 
 impl TaskWaker {
-    /// A waker for `task`, about to be polled (so not scheduled).
+    /// A waker for `task`, about to be polled.
     pub(crate) fn new(task: TaskRef, injector: &Arc<Injector>) -> TaskWaker {
         TaskWaker {
-            scheduled: AtomicBool::new(false),
+            state: AtomicU8::new(RUNNING),
             task,
             executor: injector.executor,
             injector: Arc::downgrade(injector),
@@ -84,30 +92,32 @@ impl TaskWaker {
     /// Points a waker nobody else holds at `task`, about to be polled.
     pub(crate) fn reuse_for(&mut self, task: TaskRef) {
         self.task = task;
-        *self.scheduled.get_mut() = false;
+        *self.state.get_mut() = RUNNING;
     }
 
-    /// Whether a wake queued the task and it has not run since.
-    pub(crate) fn is_scheduled(&self) -> bool {
-        self.scheduled.load(Ordering::Acquire)
+    /// Called just before the task is polled: the wakes that queued it are used
+    /// up, and a wake from now on (even one from inside this very poll) must bring
+    /// it round again, or the wake is lost.
+    pub(crate) fn start_running(&self) {
+        self.state.store(RUNNING, Ordering::Release);
     }
 
-    /// Called just before the task is polled: a wake from now on (even one from
-    /// inside this very poll) must queue the task again, or the wake is lost.
-    pub(crate) fn unschedule(&self) {
-        self.scheduled.store(false, Ordering::Release);
+    /// Called when the poll returned `Pending`: whether a wake came during it, in
+    /// which case the executor must queue the task (nobody else did).
+    pub(crate) fn stop_running(&self) -> bool {
+        self.state.fetch_and(!RUNNING, Ordering::AcqRel) & SCHEDULED != 0
     }
 
     /// Called when the task has ended: every later wake is a no-op.
     pub(crate) fn retire(&self) {
-        self.scheduled.store(true, Ordering::Release);
+        self.state.store(SCHEDULED, Ordering::Release);
     }
 }
 
 impl ArcWake for TaskWaker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        if arc_self.scheduled.swap(true, Ordering::AcqRel) {
-            return; // already queued, running-and-rewoken, or finished
+        if arc_self.state.fetch_or(SCHEDULED, Ordering::AcqRel) != 0 {
+            return; // already queued, running (requeued when it returns), or finished
         }
         if executor::push_local(arc_self.executor, arc_self.task) {
             return;
