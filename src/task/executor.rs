@@ -258,7 +258,7 @@ impl Executor {
             return Step::Again;
         }
         let Stage::Ready(mut future) = std::mem::replace(&mut entry.stage, Stage::Running) else {
-            unreachable!("a queued task is always ready: it is queued once, by its waker");
+            unreachable!("a queued task is always ready: it is never queued twice");
         };
         entry.last_turn = turn;
         entry.queued = false;
