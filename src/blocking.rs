@@ -27,8 +27,15 @@ use crate::sync::oneshot;
 /// The name of the pool's threads; Linux shows at most 15 characters of it.
 pub(crate) const THREAD_NAME: &str = "evloop-blocking";
 
-/// What a job sends back: its return value or panic, or why it never ran.
-pub(crate) type JobResult<R> = Result<thread::Result<R>, String>;
+/// How a job ended, as it travels back to the loop.
+pub(crate) enum Outcome<R> {
+    /// It returned this.
+    Returned(R),
+    /// It panicked, with this payload.
+    Panicked(Box<dyn std::any::Any + Send>),
+    /// It never ran, for this reason (the OS refused every thread).
+    NeverRan(String),
+}
 
 /// A job: told to run (`Ok`), or why it never will (`Err`).
 type Job = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -115,9 +122,9 @@ impl BlockingPool {
         }
     }
 
-    /// Runs `f` on a pool thread; its result (or panic) arrives on the receiver.
-    /// If the pool shuts down first, the receiver gets `RecvError`.
-    pub(crate) fn spawn<F, R>(&self, f: F) -> oneshot::Receiver<JobResult<R>>
+    /// Runs `f` on a pool thread; how it ended arrives on the receiver. If the pool
+    /// shuts down first, the receiver gets `RecvError`.
+    pub(crate) fn spawn<F, R>(&self, f: F) -> oneshot::Receiver<Outcome<R>>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -125,8 +132,12 @@ impl BlockingPool {
         let (tx, rx) = oneshot::channel();
         self.submit(Box::new(move |go: Result<(), String>| {
             // A panicking job is caught here: its thread lives on.
-            let result = go.map(|()| panic::catch_unwind(AssertUnwindSafe(f)));
-            let _ = tx.send(result); // nobody waiting (runtime dropped): dropped quietly
+            let outcome = match go.map(|()| panic::catch_unwind(AssertUnwindSafe(f))) {
+                Ok(Ok(value)) => Outcome::Returned(value),
+                Ok(Err(panic)) => Outcome::Panicked(panic),
+                Err(why) => Outcome::NeverRan(why),
+            };
+            let _ = tx.send(outcome); // nobody waiting (runtime dropped): dropped quietly
         }));
         rx
     }
@@ -199,7 +210,7 @@ impl BlockingPool {
 impl Pool {
     /// Locks the state; jobs run outside the lock, so it is never poisoned mid-update.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock::lock(&self.state)
     }
 
     /// A pool thread's life: take jobs until idle for `keep_alive`, or shutdown.
@@ -275,11 +286,10 @@ mod tests {
     #[test]
     fn a_pool_the_os_gives_no_thread_cancels_the_job_and_says_why() {
         let pool = BlockingPool::with_starter(4, Duration::from_secs(10), refuse);
-        let result = pool
-            .spawn(|| 1)
-            .blocking_recv()
-            .expect("an answer, not a hang");
-        let why = result.expect_err("the job never ran");
+        let outcome = pool.spawn(|| 1).blocking_recv();
+        let Ok(Outcome::NeverRan(why)) = outcome else {
+            panic!("the job should be reported as never run");
+        };
         assert!(
             why.contains("the OS refused to start a blocking thread"),
             "{why}"
@@ -306,9 +316,12 @@ mod tests {
         let first = pool.spawn(move || hold.recv().unwrap()); // occupies the one thread
         let second = pool.spawn(|| "ran on the existing thread"); // its thread is refused
         release.send(()).unwrap();
-        first.blocking_recv().unwrap().unwrap().unwrap();
-        let second = second.blocking_recv().unwrap().unwrap().unwrap();
-        assert_eq!(second, "ran on the existing thread");
+        assert!(matches!(first.blocking_recv(), Ok(Outcome::Returned(()))));
+        let second = second.blocking_recv();
+        assert!(matches!(
+            second,
+            Ok(Outcome::Returned("ran on the existing thread"))
+        ));
         pool.shutdown();
     }
 }

@@ -1,61 +1,179 @@
-//! "This thread is driving a loop": one thread-local flag.
+//! What this thread is driving: one record, set and cleared by one guard; and the
+//! cooperative budget of the poll in progress.
 //!
-//! Floor 0. A thread is *driving* while it is inside `Runtime::block_on` or
-//! `Runtime::turn`. Two things ask:
+//! Floor 0. A thread is *driving* a runtime while it is inside `Runtime::block_on`,
+//! `Runtime::turn` or `Runtime::run_until_stalled`. Everything that needs "the
+//! current runtime" reads the one record kept here: `evloop::spawn` and a waker
+//! woken on the loop's thread (the executor, floor 1), `sleep` and the sockets
+//! (the runtime's timers and reactor, floor 2), the checks that refuse a loop
+//! inside a loop, and the blocking methods of `sync`, which must not park the
+//! loop's own thread.
 //!
-//! - the runtime, to refuse a `block_on` inside another `block_on` (that would
-//!   freeze the outer loop, since one thread cannot run two loops at once);
-//! - the blocking methods of `sync` (`blocking_recv`, …), which would deadlock if
-//!   they parked the loop's own thread waiting for a task that only this thread runs.
+//! The record holds the executor and the runtime's resources *type-erased*
+//! (`Rc<dyn Any>`), as tokio's tasks reach their scheduler through a trait: this
+//! floor names nothing above it, and each floor above takes out the part it owns.
+//!
+//! The **budget** is how a runtime defends the loop against a task that never
+//! meets a pending future (an accept loop that keeps failing with `EMFILE`, a
+//! receive loop on a channel that is never empty): each poll of a task may complete
+//! [`BUDGET`] operations on evloop's own resources; after that, they say `Pending`
+//! and wake the task, so it goes to the back of the run queue and the rest of the
+//! loop runs. tokio does the same, with the same number.
 
-use std::cell::Cell;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+/// Operations on evloop's resources one poll may complete before they make the
+/// task yield: socket reads, writes and accepts, channel sends and receives,
+/// timers, joins, semaphore and mutex acquires, event waits. tokio's figure.
+pub(crate) const BUDGET: u8 = 128;
+
+/// The runtime a thread drives, as the floors below the runtime see it.
+pub(crate) struct Driving {
+    /// The runtime's executor (the task layer takes it out).
+    pub(crate) executor: Rc<dyn Any>,
+    /// The runtime's reactor, timers and blocking pool (the runtime takes them out).
+    pub(crate) resources: Rc<dyn Any>,
+}
 
 thread_local! {
-    /// Whether this thread is inside `block_on` or `turn` right now.
-    static DRIVING: Cell<bool> = const { Cell::new(false) };
+    /// The runtime this thread is driving, if any.
+    static CURRENT: RefCell<Option<Driving>> = const { RefCell::new(None) };
+    /// What is left of the budget of the poll in progress; `None` outside a poll
+    /// that evloop started (no limit then, so `sync` works under any executor).
+    static LEFT: Cell<Option<u8>> = const { Cell::new(None) };
 }
 
-/// Whether the current thread is driving an evloop runtime.
-pub(crate) fn is_driving() -> bool {
-    DRIVING.with(Cell::get)
-}
-
-/// Marks this thread as driving a loop until the returned guard is dropped.
-/// Returns `None` if it already is.
-pub(crate) fn start_driving() -> Option<Driving> {
-    DRIVING.with(|flag| {
-        if flag.replace(true) {
-            None
-        } else {
-            Some(Driving { _private: () })
+/// Marks this thread as driving `runtime` until the guard drops; `None` if it
+/// already drives one (one thread cannot run two loops at once).
+pub(crate) fn enter(runtime: Driving) -> Option<Guard> {
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        if current.is_some() {
+            return None;
         }
+        *current = Some(runtime);
+        Some(Guard { previous: None })
     })
 }
 
-/// Proof that this thread is driving a loop; clears the flag on drop.
-#[derive(Debug)]
-pub(crate) struct Driving {
-    /// Keeps the guard from being built outside this module.
-    _private: (),
+/// Makes `runtime` current until the guard drops, whatever was current before,
+/// which the guard then puts back. For a runtime being dropped: the destructors of
+/// its tasks may spawn or sleep, and must find it, even inside another loop.
+pub(crate) fn enter_for_shutdown(runtime: Driving) -> Guard {
+    let previous = CURRENT.with(|current| current.replace(Some(runtime)));
+    Guard { previous }
 }
 
-impl Drop for Driving {
+/// Proof that this thread drives a runtime; puts back what was current before.
+pub(crate) struct Guard {
+    /// The record the guard replaced.
+    previous: Option<Driving>,
+}
+
+impl Drop for Guard {
     fn drop(&mut self) {
-        DRIVING.with(|flag| flag.set(false));
+        let previous = self.previous.take();
+        // The replaced record is dropped after the borrow ends: dropping the last
+        // `Rc` of a runtime's parts may run code that looks here.
+        let ours = CURRENT.try_with(|current| current.replace(previous));
+        drop(ours);
     }
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("context::Guard")
+    }
+}
+
+/// Whether this thread is driving a runtime ("is a loop running here?").
+pub(crate) fn is_driving() -> bool {
+    CURRENT
+        .try_with(|current| current.borrow().is_some())
+        .unwrap_or(false)
+}
+
+/// The part of the current record that `part` picks, as a `T`, if this thread
+/// drives a runtime.
+pub(crate) fn current<T: 'static>(part: fn(&Driving) -> &Rc<dyn Any>) -> Option<Rc<T>> {
+    let any = CURRENT
+        .try_with(|current| current.borrow().as_ref().map(|d| part(d).clone()))
+        .ok()??;
+    any.downcast().ok()
+}
+
+/// Runs one poll with a fresh budget, and puts back the budget of whatever poll
+/// it is nested in (none, usually) when it returns or unwinds.
+pub(crate) fn with_budget<R>(poll: impl FnOnce() -> R) -> R {
+    /// Puts the outer budget back, also when `poll` panics.
+    struct Restore(Option<u8>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            LEFT.with(|left| left.set(self.0));
+        }
+    }
+    let _restore = Restore(LEFT.with(|left| left.replace(Some(BUDGET))));
+    poll()
+}
+
+/// An operation on one of evloop's resources, kept within the budget: if the
+/// budget is spent, the task is woken and `Pending` returned, so that it yields;
+/// otherwise `op` runs, and a `Ready` result spends one unit.
+pub(crate) fn budgeted<T>(
+    cx: &mut Context<'_>,
+    op: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+) -> Poll<T> {
+    let left = LEFT.with(Cell::get);
+    if left == Some(0) {
+        cx.waker().wake_by_ref();
+        return Poll::Pending;
+    }
+    let result = op(cx);
+    if let (Some(left), Poll::Ready(_)) = (left, &result) {
+        LEFT.with(|cell| cell.set(Some(left - 1)));
+    }
+    result
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn record() -> Driving {
+        Driving {
+            executor: Rc::new(1u8),
+            resources: Rc::new(2u16),
+        }
+    }
+
     #[test]
     fn driving_is_exclusive_and_cleared_on_drop() {
         assert!(!is_driving());
-        let guard = start_driving().expect("first entry");
+        let guard = enter(record()).expect("first entry");
         assert!(is_driving());
-        assert!(start_driving().is_none());
+        assert!(enter(record()).is_none());
+        assert_eq!(current::<u8>(|d| &d.executor).as_deref(), Some(&1));
+        assert_eq!(current::<u16>(|d| &d.resources).as_deref(), Some(&2));
         drop(guard);
         assert!(!is_driving());
+    }
+
+    #[test]
+    fn a_spent_budget_makes_operations_yield_until_the_next_poll() {
+        let waker = futures_task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let ready = with_budget(|| {
+            (0..200)
+                .filter(|_| budgeted(&mut cx, |_| Poll::Ready(())).is_ready())
+                .count()
+        });
+        assert_eq!(ready, usize::from(BUDGET));
+        assert!(
+            budgeted(&mut cx, |_| Poll::Ready(())).is_ready(),
+            "no limit outside"
+        );
     }
 }

@@ -77,8 +77,10 @@
 
 mod blocking;
 mod context;
+mod lock;
 mod reactor;
 mod sys;
+mod waker_slot;
 
 pub mod net;
 pub mod runtime;
@@ -87,8 +89,8 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
-pub use runtime::{spawn_blocking, Builder, Handle, Runtime};
-pub use task::{spawn, yield_now, JoinError, JoinHandle, JoinSet, RemoteHandle};
+pub use runtime::{spawn_blocking, Builder, Handle, RemoteHandle, Runtime};
+pub use task::{spawn, yield_now, JoinError, JoinHandle, JoinSet};
 
 use std::future::Future;
 

@@ -13,18 +13,24 @@
 //!
 //! Other threads interrupt the wait through a `mio::Waker` (an eventfd on Linux),
 //! wrapped as a std `Waker` by [`Reactor::unparker`].
+//!
+//! Every operation on a source counts against the task's cooperative budget
+//! (`context`): a socket that is always ready (an accept failing with `EMFILE`,
+//! say) cannot keep one task running for ever.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use futures_task::ArcWake;
 use mio::{Events, Interest, Token};
 use slab::Slab;
+
+use crate::context;
 
 /// The token of the `mio::Waker`; sources use their slab keys, which never get here.
 const UNPARK: Token = Token(usize::MAX);
@@ -62,8 +68,11 @@ pub(crate) struct Reactor {
     sources: RefCell<Slab<Waiters>>,
     /// Scratch space for `wait`: wakers collected under the borrow, woken after it.
     to_wake: RefCell<Vec<Waker>>,
+    /// How many registered sources are sockets (or other descriptors of the
+    /// user's), as opposed to the runtime's own timerfd.
+    sockets: Cell<usize>,
     /// Interrupts `wait` from another thread.
-    unpark: Arc<mio::Waker>,
+    unpark: Arc<Unparker>,
 }
 
 impl Reactor {
@@ -71,32 +80,50 @@ impl Reactor {
     pub(crate) fn new() -> io::Result<Reactor> {
         let poll = mio::Poll::new()?;
         let registry = poll.registry().try_clone()?;
-        let unpark = Arc::new(mio::Waker::new(poll.registry(), UNPARK)?);
+        let unpark = Arc::new(Unparker {
+            waker: mio::Waker::new(poll.registry(), UNPARK)?,
+            unread: AtomicBool::new(false),
+        });
         Ok(Reactor {
             poll: RefCell::new(poll),
             registry,
             events: RefCell::new(Events::with_capacity(EVENTS_PER_WAIT)),
             sources: RefCell::new(Slab::new()),
             to_wake: RefCell::new(Vec::new()),
+            sockets: Cell::new(0),
             unpark,
         })
     }
 
     /// A `Waker` that interrupts [`Reactor::wait`] from any thread.
     pub(crate) fn unparker(&self) -> Waker {
-        futures_task::waker(Arc::new(Unparker(self.unpark.clone())))
+        Waker::from(self.unpark.clone())
+    }
+
+    /// Whether a look at the reactor could find anything: a socket is registered,
+    /// or an unpark has not been read yet. When neither holds, a zero-timeout wait
+    /// is a syscall for nothing, and step 4 skips it.
+    pub(crate) fn may_have_events(&self) -> bool {
+        self.sockets.get() > 0 || self.unpark.unread.load(Ordering::Acquire)
     }
 
     /// Step 4: waits up to `timeout` (`None`: until something happens) for I/O
     /// readiness or an unpark, and wakes the tasks waiting on what became ready.
     /// Returns how many events arrived (an unpark counts).
-    pub(crate) fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
+    ///
+    /// # Panics
+    ///
+    /// If `epoll_wait` fails for a reason other than a signal: the reactor can no
+    /// longer work.
+    pub(crate) fn wait(&self, timeout: Option<Duration>) -> usize {
         let mut events = self.events.borrow_mut();
+        // Every unpark written before this wait is read by it.
+        self.unpark.unread.store(false, Ordering::Release);
         match self.poll.borrow_mut().poll(&mut events, timeout) {
             Ok(()) => {}
             // A signal interrupted the wait: that counts as something happening.
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(1),
-            Err(e) => return Err(e),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return 1,
+            Err(e) => panic!("evloop: the reactor failed to wait for I/O: {e}"),
         }
         let mut to_wake = self.to_wake.take();
         let mut count = 0;
@@ -121,25 +148,28 @@ impl Reactor {
             waker.wake();
         }
         *self.to_wake.borrow_mut() = to_wake;
-        Ok(count)
+        count
     }
 
-    /// Registers `source` for both directions; returns its token.
-    fn register(&self, source: &mut impl mio::event::Source) -> io::Result<Token> {
+    /// Registers `source` for both directions; returns its token. `socket` says
+    /// whether it counts for [`may_have_events`](Reactor::may_have_events).
+    fn register(&self, source: &mut impl mio::event::Source, socket: bool) -> io::Result<Token> {
         let token = Token(self.sources.borrow_mut().insert(Waiters::default()));
         let interest = Interest::READABLE | Interest::WRITABLE;
         if let Err(e) = self.registry.register(source, token, interest) {
             self.sources.borrow_mut().remove(token.0);
             return Err(e);
         }
+        self.sockets.set(self.sockets.get() + usize::from(socket));
         Ok(token)
     }
 
     /// Deregisters `source` and forgets its waiters.
-    fn deregister(&self, source: &mut impl mio::event::Source, token: Token) {
+    fn deregister(&self, source: &mut impl mio::event::Source, token: Token, socket: bool) {
         // Deregistering can only fail if the fd is already closed; nothing to undo.
         let _ = self.registry.deregister(source);
         let waiters = self.sources.borrow_mut().try_remove(token.0);
+        self.sockets.set(self.sockets.get() - usize::from(socket));
         drop(waiters);
     }
 
@@ -171,12 +201,22 @@ impl fmt::Debug for Reactor {
 }
 
 /// Wakes the reactor from another thread.
-struct Unparker(Arc<mio::Waker>);
+struct Unparker {
+    /// mio's waker: an eventfd the reactor's epoll watches.
+    waker: mio::Waker,
+    /// Set when the eventfd was written and no wait has read it since.
+    unread: AtomicBool,
+}
 
-impl ArcWake for Unparker {
-    fn wake_by_ref(arc_self: &Arc<Self>) {
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.unread.store(true, Ordering::Release);
         // Fails only if the eventfd counter is saturated: the reactor is awake then.
-        let _ = arc_self.0.wake();
+        let _ = self.waker.wake();
     }
 }
 
@@ -188,13 +228,29 @@ pub(crate) struct IoSource<S: mio::event::Source> {
     token: Token,
     /// The reactor it is registered with.
     reactor: Rc<Reactor>,
+    /// Whether it is the user's (a socket) rather than the runtime's own.
+    socket: bool,
 }
 
 impl<S: mio::event::Source> IoSource<S> {
-    /// Registers `io` with `reactor`.
-    pub(crate) fn new(mut io: S, reactor: Rc<Reactor>) -> io::Result<IoSource<S>> {
-        let token = reactor.register(&mut io)?;
-        Ok(IoSource { io, token, reactor })
+    /// Registers `io`, a socket or another descriptor of the user's, with `reactor`.
+    pub(crate) fn new(io: S, reactor: Rc<Reactor>) -> io::Result<IoSource<S>> {
+        IoSource::register(io, reactor, true)
+    }
+
+    /// Registers `io`, one of the runtime's own descriptors (the alarm's timerfd).
+    pub(crate) fn internal(io: S, reactor: Rc<Reactor>) -> io::Result<IoSource<S>> {
+        IoSource::register(io, reactor, false)
+    }
+
+    fn register(mut io: S, reactor: Rc<Reactor>, socket: bool) -> io::Result<IoSource<S>> {
+        let token = reactor.register(&mut io, socket)?;
+        Ok(IoSource {
+            io,
+            token,
+            reactor,
+            socket,
+        })
     }
 
     /// The mio object.
@@ -202,16 +258,16 @@ impl<S: mio::event::Source> IoSource<S> {
         &self.io
     }
 
-    /// Runs the non-blocking `op`. If it says `WouldBlock`, the task waits for
-    /// `direction` to become ready and this returns `Pending`; `Interrupted` is
-    /// retried; any other result is returned.
+    /// Runs the non-blocking `op`, within the task's budget. If it says
+    /// `WouldBlock`, the task waits for `direction` to become ready and this
+    /// returns `Pending`; `Interrupted` is retried; any other result is returned.
     pub(crate) fn poll_io<R>(
         &self,
         direction: Direction,
         cx: &mut Context<'_>,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        loop {
+        context::budgeted(cx, |cx| loop {
             match op(&self.io) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.reactor.wait_for(self.token, direction, cx.waker());
@@ -220,13 +276,14 @@ impl<S: mio::event::Source> IoSource<S> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 result => return Poll::Ready(result),
             }
-        }
+        })
     }
 }
 
 impl<S: mio::event::Source> Drop for IoSource<S> {
     fn drop(&mut self) {
-        self.reactor.deregister(&mut self.io, self.token);
+        self.reactor
+            .deregister(&mut self.io, self.token, self.socket);
     }
 }
 

@@ -1,6 +1,6 @@
 //! The alarm: a `timerfd` that wakes the reactor at the next timer's deadline.
 //!
-//! Floor 2, used by step 4. `epoll_wait` counts its timeout in whole milliseconds
+//! Floor 2, armed in step 4. `epoll_wait` counts its timeout in whole milliseconds
 //! (mio rounds up), so sleeping until a deadline that way overshoots by up to 1 ms.
 //! Instead, the alarm arms a `timerfd` for the earliest deadline — it fires within
 //! microseconds — and registers it with the reactor like any socket. The epoll
@@ -8,9 +8,10 @@
 //! earliest deadline changes, so a loop that waits for the same deadline again and
 //! again makes no extra syscalls.
 //!
-//! Where there is no `timerfd` (not Linux, or the OS refused one), the loop falls
-//! back to the epoll timeout and millisecond precision.
+//! Where there is no `timerfd` (not Linux, under Miri, or the OS refused one), the
+//! loop falls back to the epoll timeout and millisecond precision.
 
+use std::cell::Cell;
 use std::io;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -25,55 +26,58 @@ const BACKSTOP: Duration = Duration::from_millis(1);
 #[derive(Debug)]
 pub(crate) struct Alarm {
     /// The registered timerfd, if the platform has one.
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     timer: Option<crate::reactor::IoSource<linux::TimerSource>>,
-    /// The deadline the timerfd is armed for, if any.
-    armed: std::cell::Cell<Option<Instant>>,
+    /// The deadline the timerfd is armed for, until it fires.
+    armed: Cell<Option<Instant>>,
 }
 
 impl Alarm {
     /// An alarm registered with `reactor`; without a timerfd if the OS refuses one.
     pub(crate) fn new(reactor: &Rc<Reactor>) -> Alarm {
+        #[cfg(not(all(target_os = "linux", not(miri))))]
+        let _ = reactor;
         Alarm {
-            #[cfg(target_os = "linux")]
+            #[cfg(all(target_os = "linux", not(miri)))]
             timer: linux::TimerSource::register(reactor).ok(),
-            armed: std::cell::Cell::new(None),
+            armed: Cell::new(None),
         }
     }
 
-    /// How many reactor sources the alarm registered (its timerfd, if any).
-    pub(crate) fn sources(&self) -> usize {
-        #[cfg(target_os = "linux")]
-        return usize::from(self.timer.is_some());
-        #[cfg(not(target_os = "linux"))]
-        return 0;
-    }
-
-    /// How long step 4 may wait for I/O when the earliest timer is at `deadline`
-    /// (`None`: no timer, wait as long as need be). Arms the timerfd for it.
-    pub(crate) fn timeout_until(&self, deadline: Option<Instant>) -> Option<Duration> {
+    /// Arms the alarm for `deadline`, the earliest timer's (`None`: no timer), and
+    /// returns how long the reactor may wait for it: just past the deadline, where
+    /// the alarm rings; to the millisecond where there is none.
+    pub(crate) fn arm(&self, deadline: Option<Instant>) -> Option<Duration> {
         let deadline = deadline?;
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Some(Duration::ZERO);
         }
-        match self.arm(deadline, left) {
-            Ok(()) => Some(left + BACKSTOP),
+        if self.armed.get() == Some(deadline) {
+            return Some(left + BACKSTOP);
+        }
+        match self.set(left) {
+            Ok(()) => {
+                self.armed.set(Some(deadline));
+                Some(left + BACKSTOP)
+            }
             Err(_) => Some(left), // epoll rounds up to the next millisecond
         }
     }
 
-    /// Makes sure the timerfd fires at `deadline` (`left` from now).
-    fn arm(&self, deadline: Instant, left: Duration) -> io::Result<()> {
-        if self.armed.get() == Some(deadline) {
-            return Ok(());
-        }
-        self.set(left)?;
-        self.armed.set(Some(deadline));
-        Ok(())
+    /// Whether the alarm has rung, or is about to, and the reactor has not yet
+    /// heard it: a look at the reactor must not be skipped then, or its event would
+    /// stay unread (and an embedding host would see the runtime's fd readable).
+    pub(crate) fn is_due(&self) -> bool {
+        self.armed.get().is_some_and(|at| at <= Instant::now())
     }
 
-    #[cfg(target_os = "linux")]
+    /// The reactor has read the alarm's event: nothing is armed any more.
+    pub(crate) fn heard(&self) {
+        self.armed.set(None);
+    }
+
+    #[cfg(all(target_os = "linux", not(miri)))]
     /// Arms the timerfd to fire `left` from now.
     fn set(&self, left: Duration) -> io::Result<()> {
         match &self.timer {
@@ -82,14 +86,14 @@ impl Alarm {
         }
     }
 
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(all(target_os = "linux", not(miri))))]
     /// There is no timerfd here.
     fn set(&self, _left: Duration) -> io::Result<()> {
         Err(io::ErrorKind::Unsupported.into())
     }
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(miri)))]
 mod linux {
     use std::io;
     use std::os::fd::AsRawFd;
@@ -107,9 +111,9 @@ mod linux {
     pub(super) struct TimerSource(pub(super) TimerFd);
 
     impl TimerSource {
-        /// A new timerfd, registered with `reactor`.
+        /// A new timerfd, registered with `reactor` (not counted as a socket).
         pub(super) fn register(reactor: &Rc<Reactor>) -> io::Result<IoSource<TimerSource>> {
-            IoSource::new(TimerSource(TimerFd::new()?), reactor.clone())
+            IoSource::internal(TimerSource(TimerFd::new()?), reactor.clone())
         }
     }
 

@@ -1,133 +1,68 @@
 //! The runtime: one loop, turning. Start reading here.
 //!
-//! Floor 2. A [`Runtime`] owns the executor (tasks and the run queue), the reactor
-//! (sockets), the timers and the clock. [`Runtime::turn`] is one iteration of the
-//! loop, and it does exactly this, in this order:
+//! Floor 2. A [`Runtime`] owns the executor (tasks and the run queue) and the
+//! resources its futures use: the reactor (sockets), the timers and clock, and the
+//! blocking pool. [`Runtime::turn`] is one iteration of the loop, and it does
+//! exactly this, in this order:
 //!
 //! ```text
-//!          ┌──────────────────────────────────────────────────────────────┐
-//!          │                                                              │
-//!          ▼                                                              │
-//!  1. Timers         fire every timer whose deadline has passed          │
-//!          │         (wake its waker)                     time/timers.rs │
-//!          ▼                                                              │
-//!  2. Remote wakes   move wakes and spawns that other threads pushed     │
-//!          │         onto the injection queue to the run queue           │
-//!          │                                              task/waker.rs  │
-//!          ▼                                                              │
-//!  3. Run tasks      poll ready tasks, FIFO, each at most once, at most  │
-//!          │         `event_interval` of them          task/executor.rs  │
-//!          ▼                                                              │
-//!  4. Reactor        wait for I/O: not at all if work is ready, else     │
-//!          │         until the next timer (or for ever); wake the tasks  │
-//!          │         whose sockets became ready     runtime/drivers.rs,  │
-//!          │                                        reactor.rs           │
-//!          └──────────────────────────────────────────────────────────────┘
+//!        ┌─────────────────────────────────────────────────────────────────┐
+//!        ▼                                                                 │
+//!   1. Timers        wake every timer whose deadline has passed            │
+//!        │                                                time/timers.rs   │
+//!        ▼                                                                 │
+//!   2. Remote wakes  move what other threads woke or spawned onto the      │
+//!        │           run queue                        task/executor.rs     │
+//!        ▼                                                                 │
+//!   3. Run tasks     poll the tasks ready when the step began, oldest      │
+//!        │           first, each once, at most `event_interval` of them    │
+//!        │                                            task/executor.rs     │
+//!        ▼                                                                 │
+//!   4. Reactor       decide how long to wait (`decide_wait`: not at all    │
+//!        │           if work is ready, else until the next timer), wait    │
+//!        │           for I/O, wake the tasks whose sockets are ready       │
+//!        │                                            reactor.rs           │
+//!        └─────────────────────────────────────────────────────────────────┘
 //! ```
 //!
 //! [`Runtime::block_on`] is: poll the main future when its own waker fires,
-//! otherwise `turn()`, until the main future is ready. Nothing else drives the loop.
+//! otherwise `turn`, until the main future is ready. Nothing else drives the loop.
+//! An embedder calls `turn` itself, or `run_until_stalled` (see `Runtime::turn`).
 //!
 //! Two pitfalls the shape avoids, by name:
 //!
 //! - *the lost wake-up*: a task woken while it is being polled goes to the back of
-//!   the queue (its waker is "unscheduled" before the poll, not after);
+//!   the queue (its `SCHEDULED` flag is cleared before the poll, not after);
 //! - *the sleeping loop with a ready main future*: `block_on`'s waker sets a flag
-//!   that step 4 checks, so the loop never sleeps while the main future is woken.
+//!   that step 4 reads, so the loop never sleeps while the main future is woken.
 
-use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::panic::Location;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
-use futures_task::waker_ref;
-
-use crate::context;
-use crate::task::{BlockOnWaker, Executor, JoinError, JoinHandle, TaskMeta};
+use crate::context::{self, Driving};
+use crate::task::{self, Executor, Injector, JoinHandle};
 
 mod alarm;
 mod builder;
-mod drivers;
 mod handle;
+mod resources;
+mod spawn_blocking;
 
 pub use builder::Builder;
-pub(crate) use drivers::{current_now, current_reactor, current_timers};
-pub use handle::Handle;
+pub use handle::{Handle, RemoteHandle};
+pub(crate) use resources::{current_now, current_pool, current_reactor, current_timers};
+pub use spawn_blocking::spawn_blocking;
 
-/// Runs the blocking function `f` on the runtime's thread pool and returns a
-/// handle to its result; `loop.run_in_executor(None, f)`.
-///
-/// Use it for anything that would block the loop: a blocking system call, a
-/// `std::net` client, CPU work that takes milliseconds. The loop keeps running
-/// meanwhile. Threads start as needed, up to `Builder::max_blocking_threads`; more
-/// jobs wait in a queue. A panic in `f` comes back as a [`JoinError`] whose
-/// `is_panic()` is true; the pool's thread lives on.
-///
-/// Aborting the handle stops waiting for the result, but cannot stop `f`: a
-/// thread cannot be interrupted. It runs to the end and its result is dropped.
-///
-/// # Panics
-///
-/// Outside a runtime.
-///
-/// ```
-/// evloop::run(async {
-///     let sum = evloop::spawn_blocking(|| (1..=100u64).sum::<u64>()).await.unwrap();
-///     assert_eq!(sum, 5050);
-/// });
-/// ```
-#[track_caller]
-pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    let meta = TaskMeta::new(None, Location::caller());
-    let id = meta.id;
-    let Some(pool) = drivers::current_pool() else {
-        panic!(
-            "evloop::spawn_blocking called outside a runtime: call it inside \
-             Runtime::block_on (or evloop::run)"
-        );
-    };
-    let mut result = pool.spawn(f);
-    // A closure over the receiver, not an `async` block: it stays `Unpin`.
-    let wait_for_result = std::future::poll_fn(move |cx| {
-        Pin::new(&mut result)
-            .poll(cx)
-            .map(|received| match received {
-                Ok(Ok(Ok(value))) => Ok(value),
-                Ok(Ok(Err(panic))) => Err(JoinError::panicked(id, panic)),
-                Ok(Err(refused)) => Err(JoinError::cancelled(id, refused)),
-                Err(_) => Err(JoinError::cancelled(
-                    id,
-                    "the runtime was dropped before the job ran",
-                )),
-            })
-    });
-    crate::task::on_current("evloop::spawn_blocking", |executor| {
-        executor.spawn_fallible(wait_for_result, meta)
-    })
-}
-
-use drivers::Drivers;
-
-/// What the owning thread is doing with a runtime right now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Activity {
-    /// Nothing: the runtime is not being driven.
-    Idle,
-    /// Inside `block_on`, between turns.
-    BlockingOn,
-    /// Inside `turn`, or polling `block_on`'s main future: no loop may start here.
-    Running,
-}
+use alarm::Alarm;
+use resources::Resources;
 
 /// A single-threaded event loop, with its tasks, sockets and timers.
 ///
@@ -144,14 +79,14 @@ enum Activity {
 pub struct Runtime {
     /// Tasks and the run queue.
     executor: Rc<Executor>,
-    /// Reactor, timers and clock, shared with the futures that use them.
-    drivers: Rc<Drivers>,
-    /// The waker of `block_on`'s main future: a flag, plus a nudge from other threads.
-    main_waker: Arc<BlockOnWaker>,
+    /// Reactor, timers and blocking pool, shared with the futures that use them.
+    resources: Rc<Resources>,
+    /// Wakes the reactor at the next timer's deadline (step 4).
+    alarm: Alarm,
+    /// The waker of `block_on`'s main future.
+    main: Arc<MainWaker>,
     /// Polls per turn, at most.
     event_interval: usize,
-    /// Whether the loop is being driven, and how: catches `block_on` in `block_on`.
-    activity: Cell<Activity>,
 }
 
 impl Runtime {
@@ -167,15 +102,20 @@ impl Runtime {
 
     /// Builds the runtime a builder describes.
     fn from_builder(builder: Builder) -> io::Result<Runtime> {
-        let drivers = Rc::new(Drivers::new(&builder)?);
-        let executor = Executor::new(drivers.reactor.unparker());
-        let main_waker = Arc::new(BlockOnWaker::new(executor.injector()));
+        let resources = Rc::new(Resources::new(&builder)?);
+        let executor = Executor::new(resources.reactor.unparker());
+        let alarm = Alarm::new(&resources.reactor);
+        let main = Arc::new(MainWaker {
+            woken: AtomicBool::new(true),
+            owner: executor.owner(),
+            injector: Arc::downgrade(executor.injector()),
+        });
         Ok(Runtime {
             executor,
-            drivers,
-            main_waker,
+            resources,
+            alarm,
+            main,
             event_interval: builder.event_interval,
-            activity: Cell::new(Activity::Idle),
         })
     }
 
@@ -184,8 +124,8 @@ impl Runtime {
     ///
     /// # Panics
     ///
-    /// If this thread is already running a loop (inside another `block_on` or
-    /// `turn`): one thread cannot run two loops at once. `.await` the future, or
+    /// If this thread is already running a loop (inside another `block_on`, or in
+    /// a task): one thread cannot run two loops at once. `.await` the future, or
     /// spawn it, instead. A panic of `future` itself passes through.
     ///
     /// ```
@@ -193,29 +133,30 @@ impl Runtime {
     /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _active = self.enter(Activity::BlockingOn, "block_on");
+        let _driving = self.enter("block_on");
         let mut future = pin!(future);
-        let waker = waker_ref(&self.main_waker);
+        let waker = Waker::from(self.main.clone());
         let mut cx = Context::from_waker(&waker);
-        self.main_waker.set_woken();
+        self.main.woken.store(true, Ordering::Release);
         loop {
-            if self.main_waker.take_woken() {
-                // The main future runs like a task: it may not start a loop either.
-                self.activity.set(Activity::Running);
-                let poll = future.as_mut().poll(&mut cx);
-                self.activity.set(Activity::BlockingOn);
+            if self.main.woken.swap(false, Ordering::AcqRel) {
+                let poll = context::with_budget(|| future.as_mut().poll(&mut cx));
                 if let Poll::Ready(output) = poll {
                     return output;
                 }
             }
-            self.turn(None);
+            self.turn_once(None);
         }
     }
 
-    /// Runs one iteration of the loop — timers, remote wakes, ready tasks, reactor —
-    /// and returns how many tasks were polled. Step 4 waits no longer than
-    /// `max_wait` (`None`: until a timer, an I/O event or a remote wake), and not at
-    /// all if work is ready. For driving evloop from another loop.
+    /// Runs one iteration of the loop — timers, remote wakes, ready tasks,
+    /// reactor — and returns how many tasks were polled. Step 4 waits no longer than
+    /// `max_wait` (`None`: until a timer, an I/O event or a wake from another
+    /// thread), and not at all if work is ready.
+    ///
+    /// This is the entry point for driving evloop from another loop: call it with
+    /// `Some(Duration::ZERO)` whenever the runtime's file descriptor is readable or
+    /// [`next_wakeup`](Runtime::next_wakeup) has come.
     ///
     /// # Panics
     ///
@@ -230,17 +171,55 @@ impl Runtime {
     /// }
     /// ```
     pub fn turn(&self, max_wait: Option<Duration>) -> usize {
-        let _active = self.enter(Activity::Running, "turn");
+        let _driving = self.enter("turn");
+        self.turn_once(max_wait)
+    }
+
+    /// One turn, on a thread already marked as driving this runtime.
+    fn turn_once(&self, max_wait: Option<Duration>) -> usize {
         // 1. Timers: wake every timer whose deadline has passed.
-        self.drivers.timers.fire_due();
+        self.resources.timers.fire_due();
         // 2. Remote wakes: move what other threads woke or spawned onto the run queue.
         self.executor.take_injected();
-        // 3. Run tasks: poll ready tasks in FIFO order, each at most once per turn.
+        // 3. Run tasks: poll the tasks that are ready, each at most once.
         let polled = self.executor.run_ready(self.event_interval);
-        // 4. Reactor: wait for I/O (not at all if work is ready), then wake its waiters.
-        let work_ready = self.executor.has_ready() || self.main_waker.is_woken();
-        self.drivers.wait_for_io(work_ready, max_wait);
+        // 4. Reactor: decide how long to wait, wait for I/O, wake its waiters.
+        let wait = decide_wait(&self.outlook(max_wait));
+        self.wait_for_io(wait);
         polled
+    }
+
+    /// What step 4's decision reads, all at once.
+    fn outlook(&self, max_wait: Option<Duration>) -> Outlook {
+        let clock = self.resources.timers.clock();
+        Outlook {
+            work_ready: self.executor.has_ready() || self.main.woken.load(Ordering::Acquire),
+            io_possible: self.resources.reactor.may_have_events() || self.alarm.is_due(),
+            next_timer: self.resources.timers.next_deadline(),
+            virtual_clock: clock.is_virtual(),
+            blocking_jobs: self.resources.pool.is_busy(),
+            max_wait,
+        }
+    }
+
+    /// Step 4 as decided: arm the alarm for the next timer, wait for I/O and wake
+    /// the tasks it concerns, and under virtual time let the clock jump.
+    fn wait_for_io(&self, wait: Wait) {
+        let timeout = match wait {
+            Wait::Skip => return,
+            Wait::Poll | Wait::JumpTo(_) => Some(Duration::ZERO),
+            Wait::Sleep { deadline, limit } => shorter(self.alarm.arm(deadline), limit),
+        };
+        let alarm_rang = self.alarm.is_due(); // its event is in this wait's reach
+        let events = self.resources.reactor.wait(timeout);
+        if alarm_rang {
+            self.alarm.heard();
+        }
+        if let Wait::JumpTo(deadline) = wait {
+            if events == 0 {
+                self.resources.timers.clock().advance_to(deadline);
+            }
+        }
     }
 
     /// Spawns a task on this runtime, from outside it or inside it. The future need
@@ -251,87 +230,219 @@ impl Runtime {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let meta = TaskMeta::new(None, Location::caller());
-        self.executor.spawn(future, meta)
+        self.executor
+            .spawn(future, task::next_id(), Location::caller(), None)
     }
 
     /// A handle other threads can spawn through.
     pub fn handle(&self) -> Handle {
-        Handle {
-            injector: Arc::downgrade(self.executor.injector()),
-        }
+        Handle::new(Arc::downgrade(self.executor.injector()))
     }
 
-    /// Marks this thread as driving the loop for as long as the guard lives, and
-    /// makes this runtime the current one (for `evloop::spawn`, `sleep`, …).
-    /// `caller` names the public function, for the panic message.
-    fn enter(&self, activity: Activity, caller: &str) -> Active<'_> {
-        let previous = self.activity.get();
-        let threads = match previous {
-            // block_on's own loop calling turn: the thread is entered already.
-            Activity::BlockingOn if activity == Activity::Running => None,
-            Activity::Idle => match context::start_driving() {
-                Some(driving) => Some((driving, self.executor.enter(), self.drivers.enter())),
-                None => already_running(caller), // another runtime, on this thread
-            },
-            _ => already_running(caller),
+    /// Marks this thread as driving this runtime while the guard lives. `caller`
+    /// names the public function, for the panic message.
+    fn enter(&self, caller: &str) -> context::Guard {
+        context::enter(self.record()).unwrap_or_else(|| {
+            panic!(
+                "Runtime::{caller} called while this thread is already running an evloop \
+                 loop (inside block_on, turn, or a task): one thread cannot run two loops \
+                 at once; .await the future or spawn it instead"
+            )
+        })
+    }
+
+    /// The record `context` keeps of this runtime while a thread drives it.
+    fn record(&self) -> Driving {
+        Driving {
+            executor: self.executor.clone(),
+            resources: self.resources.clone(),
+        }
+    }
+}
+
+/// What step 4 does this turn, as [`decide_wait`] decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// Work is ready and no I/O can be waiting: skip the reactor's syscall.
+    Skip,
+    /// Work is ready: look for I/O without waiting.
+    Poll,
+    /// Virtual time with nothing else to do: look for I/O without waiting, and if
+    /// none came, jump the clock to this deadline.
+    JumpTo(Instant),
+    /// Wait for I/O or a wake until `deadline` (the next timer's; the alarm is
+    /// armed for it), and no longer than `limit`; `None` is no bound.
+    Sleep {
+        deadline: Option<Instant>,
+        limit: Option<Duration>,
+    },
+}
+
+/// Everything step 4's decision reads.
+#[derive(Debug, Clone, Copy)]
+struct Outlook {
+    /// A task or the main future is ready to run, or another thread handed work in.
+    work_ready: bool,
+    /// A look at the reactor could find something (a socket is registered, a wake
+    /// from another thread or a due alarm is unread).
+    io_possible: bool,
+    /// The earliest timer's deadline.
+    next_timer: Option<Instant>,
+    /// Whether the clock is virtual.
+    virtual_clock: bool,
+    /// Whether a blocking job is queued or running (its result is a reason to wake).
+    blocking_jobs: bool,
+    /// The caller's limit (`turn`'s `max_wait`).
+    max_wait: Option<Duration>,
+}
+
+/// How long step 4 waits: asyncio's rule — not at all if something is ready, else
+/// until the earliest timer — plus virtual time, which jumps instead of waiting
+/// when nothing else can happen first.
+fn decide_wait(outlook: &Outlook) -> Wait {
+    if outlook.work_ready {
+        return if outlook.io_possible {
+            Wait::Poll
+        } else {
+            Wait::Skip
         };
-        self.activity.set(activity);
-        Active {
-            runtime: self,
-            previous,
-            _threads: threads,
-        }
+    }
+    match outlook.next_timer {
+        Some(deadline) if outlook.virtual_clock && !outlook.blocking_jobs => Wait::JumpTo(deadline),
+        // A virtual deadline says nothing about real time: wait for a wake.
+        _ if outlook.virtual_clock => Wait::Sleep {
+            deadline: None,
+            limit: outlook.max_wait,
+        },
+        deadline => Wait::Sleep {
+            deadline,
+            limit: outlook.max_wait,
+        },
     }
 }
 
-/// Refuses to start a loop inside a loop.
-fn already_running(caller: &str) -> ! {
-    panic!(
-        "Runtime::{caller} called while this thread is already running an evloop loop \
-         (inside block_on or turn): one thread cannot run two loops at once; \
-         .await the future or spawn it instead"
-    )
-}
-
-/// The guard of [`Runtime::enter`]: restores what the thread was doing.
-struct Active<'a> {
-    /// The runtime being driven.
-    runtime: &'a Runtime,
-    /// What it was doing before.
-    previous: Activity,
-    /// The thread-local marks, if this entry set them.
-    _threads: Option<(
-        context::Driving,
-        crate::task::executor::Entered,
-        drivers::Entered,
-    )>,
-}
-
-impl Drop for Active<'_> {
-    fn drop(&mut self) {
-        self.runtime.activity.set(self.previous);
+/// The shorter of two optional timeouts (`None` is for ever).
+fn shorter(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
     }
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
         // Destructors of the dropped tasks may spawn or sleep: let them find us.
-        let _executor = self.executor.enter();
-        let _drivers = self.drivers.enter();
+        let _driving = context::enter_for_shutdown(self.record());
         self.executor.shutdown();
-        self.drivers.blocking.shutdown();
+        self.resources.pool.shutdown();
     }
 }
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("virtual_time", &self.drivers.timers.clock().is_virtual())
+            .field("virtual_time", &self.resources.timers.clock().is_virtual())
             .field("event_interval", &self.event_interval)
-            .field("timers", &self.drivers.timers.len())
-            .field("io_sources", &self.drivers.reactor.source_count())
-            .field("blocking_pool", &self.drivers.blocking)
+            .field("timers", &self.resources.timers.len())
+            .field("io_sources", &self.resources.reactor.source_count())
+            .field("blocking_pool", &self.resources.pool)
             .finish()
+    }
+}
+
+/// The waker `block_on` gives its own future: a flag step 4 reads, so that the loop
+/// never sleeps while the main future is woken, plus a nudge from other threads.
+struct MainWaker {
+    /// Set by a wake; taken by `block_on` before it polls the future.
+    woken: AtomicBool,
+    /// The executor whose thread may skip the nudge.
+    owner: usize,
+    /// How to nudge the loop from another thread.
+    injector: Weak<Injector>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.woken.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // On the loop's own thread the flag is enough: step 4 reads it.
+        let home = task::executor::current().is_some_and(|ex| ex.owner() == self.owner);
+        if !home {
+            if let Some(injector) = self.injector.upgrade() {
+                injector.notify();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outlook() -> Outlook {
+        Outlook {
+            work_ready: false,
+            io_possible: true,
+            next_timer: None,
+            virtual_clock: false,
+            blocking_jobs: false,
+            max_wait: None,
+        }
+    }
+
+    #[test]
+    fn ready_work_never_waits_and_skips_the_syscall_when_no_io_can_be_pending() {
+        let ready = Outlook {
+            work_ready: true,
+            ..outlook()
+        };
+        assert_eq!(decide_wait(&ready), Wait::Poll);
+        let quiet = Outlook {
+            io_possible: false,
+            ..ready
+        };
+        assert_eq!(decide_wait(&quiet), Wait::Skip);
+    }
+
+    #[test]
+    fn an_idle_loop_sleeps_until_the_next_timer_or_the_callers_limit() {
+        let at = Instant::now() + Duration::from_secs(1);
+        let limit = Some(Duration::from_millis(5));
+        let timer = Outlook {
+            next_timer: Some(at),
+            max_wait: limit,
+            ..outlook()
+        };
+        let expected = Wait::Sleep {
+            deadline: Some(at),
+            limit,
+        };
+        assert_eq!(decide_wait(&timer), expected);
+    }
+
+    #[test]
+    fn virtual_time_jumps_unless_a_blocking_job_may_still_wake_the_loop() {
+        let at = Instant::now() + Duration::from_secs(3600);
+        let virtual_timer = Outlook {
+            next_timer: Some(at),
+            virtual_clock: true,
+            ..outlook()
+        };
+        assert_eq!(decide_wait(&virtual_timer), Wait::JumpTo(at));
+        let busy = Outlook {
+            blocking_jobs: true,
+            ..virtual_timer
+        };
+        let expected = Wait::Sleep {
+            deadline: None,
+            limit: None,
+        };
+        assert_eq!(decide_wait(&busy), expected);
     }
 }

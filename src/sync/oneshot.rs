@@ -16,10 +16,13 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 
 use super::assert_off_the_loop;
+use crate::context;
+use crate::lock::lock;
+use crate::waker_slot::WakerSlot;
 
 /// Creates a channel for one value.
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
@@ -28,7 +31,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             value: None,
             sender_gone: false,
             receiver_gone: false,
-            waker: None,
+            waker: WakerSlot::new(),
             blocked: false,
         }),
         sent: Condvar::new(),
@@ -57,17 +60,17 @@ struct State<T> {
     sender_gone: bool,
     /// The receiver was dropped.
     receiver_gone: bool,
-    /// The waker of the task awaiting the receiver.
-    waker: Option<Waker>,
+    /// The task awaiting the receiver.
+    waker: WakerSlot,
     /// A thread waits in `blocking_recv` (a `Condvar` notify is a syscall: only
     /// pay it when someone is there).
     blocked: bool,
 }
 
 impl<T> Shared<T> {
-    /// Locks the state; a panic elsewhere never leaves it half-written.
+    /// Locks the state.
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     /// Marks the sender gone, with or without a value, and wakes the receiver.
@@ -164,7 +167,7 @@ impl<T> Receiver<T> {
                 .shared
                 .sent
                 .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+                .unwrap_or_else(PoisonError::into_inner);
             state.blocked = false;
         }
     }
@@ -184,21 +187,31 @@ impl<T> Receiver<T> {
     }
 }
 
+impl<T> Receiver<T> {
+    /// Whether the value arrived or the sender is gone: awaiting returns at once.
+    pub(crate) fn is_settled(&self) -> bool {
+        let state = self.shared.lock();
+        state.value.is_some() || state.sender_gone
+    }
+}
+
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.shared.lock();
-        if let Some(value) = state.value.take() {
-            return Poll::Ready(Ok(value));
-        }
-        if state.sender_gone {
-            return Poll::Ready(Err(RecvError { _private: () }));
-        }
-        if !matches!(&state.waker, Some(w) if w.will_wake(cx.waker())) {
-            state.waker = Some(cx.waker().clone());
-        }
-        Poll::Pending
+        context::budgeted(cx, |cx| {
+            let mut state = self.shared.lock();
+            if let Some(value) = state.value.take() {
+                return Poll::Ready(Ok(value));
+            }
+            if state.sender_gone {
+                return Poll::Ready(Err(RecvError { _private: () }));
+            }
+            let old = state.waker.register(cx.waker());
+            drop(state);
+            drop(old);
+            Poll::Pending
+        })
     }
 }
 

@@ -1,152 +1,109 @@
-//! The executor: where tasks live (a slab), the run queue, and steps 2 and 3 of
-//! the loop.
+//! The executor: the tasks, the run queue, the way in from other threads, and
+//! steps 2 and 3 of the loop.
 //!
-//! Floor 1, owned by the runtime. A task is a boxed future in a slab slot; the run
-//! queue holds [`TaskRef`]s (slot + id tag), never the futures themselves. Polling
-//! takes the future *out* of its slot first, so the task's own code may spawn, join
-//! or abort — which all touch the slab — without a `RefCell` conflict. The same rule
-//! holds everywhere below: user code (a poll, a destructor, a foreign waker) never
-//! runs while this module holds a borrow.
+//! Floor 1, owned by the runtime. Read it in this order:
 //!
-//! A task owns a waker only while somebody else holds a clone of it: each poll
-//! lends the task a spare one, and takes it back afterwards if nobody kept it. So
-//! a task that finishes in one poll, or only ever yields, allocates no waker, and
-//! an idle task costs its slab slot and its boxed future — see `idle_task_memory`
-//! in `benches/memory.rs`.
+//! 1. **A wake comes in.** A task's waker (`cell.rs`) asks the state word whether
+//!    the task must be queued; if so, it calls [`Schedule::schedule`] below. On the
+//!    loop's own thread that pushes the task onto the run queue — no lock, no
+//!    syscall. On any other thread it pushes it onto the [`Injector`], a
+//!    mutex-guarded queue, and wakes the reactor out of its wait (step 4).
+//! 2. **Step 2** ([`Executor::take_injected`]) moves what other threads pushed onto
+//!    the run queue, and starts the tasks they spawned.
+//! 3. **Step 3** ([`Executor::run_ready`]) polls the tasks that were ready when it
+//!    began, oldest wake first; a task woken during its own poll goes to the back.
+//!
+//! Each task is in the executor's list (`tasks`) from spawn until it ends: that is
+//! how the runtime drops every task's future when it is dropped, and lists them.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::Future;
-use std::panic::{self, AssertUnwindSafe};
+use std::mem;
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Poll, Waker};
 
-use futures_task::{waker_ref, ArcWake};
 use slab::Slab;
 
-use super::join::{JoinError, JoinHandle};
-use super::waker::{Injected, Injector, TaskRef, TaskWaker};
-use super::{Fallible, TaskFuture, TaskMeta, TaskOutput};
+use super::{
+    JoinError, JoinHandle, Joiner, Meta, RemoteTask, Schedule, Task, TaskFuture, TaskName,
+};
+use crate::context;
+use crate::lock::lock;
 
-thread_local! {
-    /// The executor this thread is running right now, if any: where
-    /// `evloop::spawn` puts tasks, and where a waker woken on this thread pushes.
-    static CURRENT: RefCell<Option<Rc<Executor>>> = const { RefCell::new(None) };
-}
-
-/// How many wakers of finished tasks are kept for reuse, saving an allocation
-/// when a later task hands out a waker. Beyond this, spares are freed.
-const SPARE_WAKERS: usize = 1024;
-
-/// Pushes `task` onto the local run queue if executor `executor` is the one this
-/// thread is running. Returns false otherwise (the waker then takes the slow path).
-pub(crate) fn push_local(executor: u64, task: TaskRef) -> bool {
-    CURRENT
-        .try_with(|current| match &*current.borrow() {
-            Some(ex) if ex.id == executor => {
-                ex.queue.borrow_mut().push_back(task);
-                true
-            }
-            _ => false,
-        })
-        .unwrap_or(false)
-}
-
-/// Whether executor `executor` is the one this thread is running.
-pub(crate) fn is_current(executor: u64) -> bool {
-    CURRENT
-        .try_with(|current| matches!(&*current.borrow(), Some(ex) if ex.id == executor))
-        .unwrap_or(false)
-}
-
-/// Runs `f` with the executor this thread is running, or returns `None`.
-pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Executor>) -> R) -> Option<R> {
-    CURRENT.with(|current| current.borrow().as_ref().map(f))
-}
-
-/// Where a task is in its life.
-enum Stage {
-    /// Waiting to be polled (queued, or parked until a waker fires).
-    Ready(TaskFuture),
-    /// Taken out of the slab: being polled right now.
-    Running,
-    /// Done; the output waits for the `JoinHandle`.
-    Finished(TaskOutput),
-}
-
-/// One slot of the slab: a task and its bookkeeping. Kept small (88 bytes): the
-/// slab is the one place every task pays for, and the future lives in its own box.
-struct Task {
-    /// The future, or its output.
-    stage: Stage,
-    /// The task's waker while somebody besides the task holds a clone of it (a
-    /// channel, a timer, another thread). `None` when nobody does: the next poll
-    /// borrows a spare, so a task that never hands out its waker never owns one.
-    waker: Option<Arc<TaskWaker>>,
-    /// The waker of whoever awaits the `JoinHandle`, once someone does.
-    joiner: Option<Waker>,
-    /// Id, name and spawn site.
-    meta: TaskMeta,
-    /// The last turn this task was polled in: a task runs at most once per turn.
-    last_turn: u32,
-    /// Whether the task sits in the run queue though it holds no waker (it was just
-    /// spawned, or aborted). With a waker, the waker's own flag says so instead:
-    /// wakes from other threads set it.
-    queued: bool,
-    /// Set by `JoinHandle::abort`: drop the future at its next turn instead of polling.
-    aborted: bool,
-    /// The handle was dropped: the output is thrown away when the task ends.
-    detached: bool,
-}
-
-/// What happened to one entry popped from the run queue.
-enum Step {
-    /// The task was polled (or, if aborted, dropped).
-    Polled,
-    /// The entry was stale: its task had already ended.
-    Skipped,
-    /// The task already ran this turn; it waits for the next.
-    Again,
-}
+/// A task spawned from another thread, on its way to the loop: it runs in step 2
+/// and spawns the real task there (its future need not be `Send`).
+pub(crate) type RemoteSpawn = Box<dyn FnOnce(&Executor) + Send>;
 
 /// Task storage and the run queue of one runtime.
 pub(crate) struct Executor {
-    /// Tells wakers of this executor from those of another runtime.
-    id: u64,
-    /// Every task not yet joined or, if detached, not yet finished.
+    /// Every task that has not ended: the executor's own reference to each.
     tasks: RefCell<Slab<Task>>,
-    /// Tasks ready to be polled, in the order they were woken.
-    queue: RefCell<VecDeque<TaskRef>>,
+    /// Tasks ready to be polled, oldest wake first.
+    queue: RefCell<VecDeque<Task>>,
     /// The way in from other threads.
     injector: Arc<Injector>,
-    /// Scratch vectors swapped with the injector's each turn, to keep their capacity.
+    /// Scratch space swapped with the injector's each turn, to keep its capacity.
     injected: RefCell<Injected>,
-    /// Counts calls to `run_ready`, so each task runs at most once per turn.
-    turn: Cell<u32>,
-    /// Set when the runtime shuts down: new tasks end at once as cancelled.
+    /// Set when the runtime shuts down: a task spawned after that ends at once.
     closed: Cell<bool>,
-    /// Wakers that nobody holds any more, lent to the next tasks polled.
-    spare_wakers: RefCell<Vec<Arc<TaskWaker>>>,
+}
+
+/// The executor of the runtime this thread drives, if any.
+pub(crate) fn current() -> Option<Rc<Executor>> {
+    context::current(|driving| &driving.executor)
+}
+
+/// Runs `f` with the executor of the runtime this thread drives, if any.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Executor) -> R) -> Option<R> {
+    current().map(|executor| f(&executor))
+}
+
+/// How a waker finds its executor: the executor's injection queue, held weakly, so
+/// that a waker kept after the runtime is gone holds none of its memory or
+/// descriptors (waking it then does nothing).
+struct Scheduler(Weak<Injector>);
+
+impl Schedule for Scheduler {
+    fn schedule(&self, task: RemoteTask) {
+        let owner = self.0.as_ptr() as usize;
+        match current() {
+            // On the loop's own thread: onto the run queue, no lock and no syscall.
+            Some(executor) if executor.owner() == owner => {
+                executor
+                    .queue
+                    .borrow_mut()
+                    .push_back(task.into_local(owner));
+            }
+            // Anywhere else: through the injection queue, which wakes the loop.
+            _ => {
+                if let Some(injector) = self.0.upgrade() {
+                    injector.push_wake(task);
+                }
+            }
+        }
+    }
 }
 
 impl Executor {
     /// An empty executor. `unpark` must interrupt the loop's wait for I/O; other
     /// threads call it after they push a wake or a spawn.
     pub(crate) fn new(unpark: Waker) -> Rc<Executor> {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         Rc::new(Executor {
-            id,
             tasks: RefCell::new(Slab::new()),
             queue: RefCell::new(VecDeque::new()),
-            injector: Arc::new(Injector::new(id, unpark)),
+            injector: Arc::new(Injector::new(unpark)),
             injected: RefCell::new(Injected::default()),
-            turn: Cell::new(0),
             closed: Cell::new(false),
-            spare_wakers: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Which executor this is: the address of its injection queue, which lives as
+    /// long as any waker of its tasks can reach it.
+    pub(crate) fn owner(&self) -> usize {
+        Arc::as_ptr(&self.injector) as usize
     }
 
     /// The injection queue, for handles that spawn from other threads.
@@ -154,61 +111,81 @@ impl Executor {
         &self.injector
     }
 
-    /// Makes this the executor of the current thread until the guard drops.
-    pub(crate) fn enter(self: &Rc<Self>) -> Entered {
-        let previous = CURRENT.with(|current| current.replace(Some(self.clone())));
-        Entered { previous }
+    /// Spawns a task: one allocation, queued for the next step 3.
+    pub(crate) fn spawn<F: TaskFuture>(
+        &self,
+        future: F,
+        id: u64,
+        location: &'static Location<'static>,
+        name: Option<&str>,
+    ) -> JoinHandle<F::Output> {
+        JoinHandle::new(self.insert(future, id, location, name))
     }
 
-    /// Spawns a task and returns its handle.
-    pub(crate) fn spawn<F>(self: &Rc<Self>, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        self.insert_joinable(Box::pin(future), meta)
+    /// Spawns a task whose output goes to `deliver`, run on the loop's thread when
+    /// the task ends (returned, panicked or cancelled), instead of to a
+    /// `JoinHandle`: a task spawned from another thread. Returns a reference that
+    /// can abort it from anywhere.
+    pub(crate) fn spawn_delivering<F: TaskFuture>(
+        &self,
+        future: F,
+        id: u64,
+        location: &'static Location<'static>,
+        deliver: impl FnOnce(Result<F::Output, JoinError>) + 'static,
+    ) -> RemoteTask {
+        let reader = self.insert(future, id, location, None);
+        let (joiner, remote) = (reader.clone(), reader.remote());
+        let call = move || {
+            let output = reader.take_output::<F::Output>();
+            deliver(output.expect("an ended task holds its output"));
+        };
+        if joiner.state.is_complete() {
+            call(); // the runtime is shutting down: the task ended at once
+        } else {
+            joiner.meta.joiner.set(Some(Joiner::Call(Box::new(call))));
+        }
+        remote
     }
 
-    /// Spawns a task whose output already says how it ends: with a value, or (for
-    /// `spawn_blocking`) with a `JoinError`.
-    pub(crate) fn spawn_fallible<F, T>(self: &Rc<Self>, future: F, meta: TaskMeta) -> JoinHandle<T>
-    where
-        F: Future<Output = Result<T, JoinError>> + Unpin + 'static,
-        T: 'static,
-    {
-        self.insert_joinable(Box::pin(Fallible(future)), meta)
-    }
-
-    /// Stores a task that has a `JoinHandle`, and returns the handle.
-    fn insert_joinable<T>(self: &Rc<Self>, future: TaskFuture, meta: TaskMeta) -> JoinHandle<T> {
-        let id = meta.id;
-        let task = self.insert(future, meta, false);
-        JoinHandle::new(Rc::downgrade(self), task, id)
-    }
-
-    /// Stores a new task and queues it. On a closed executor the task ends at once
-    /// as cancelled, without being polled.
-    fn insert(&self, future: TaskFuture, meta: TaskMeta, detached: bool) -> TaskRef {
+    /// Makes a task's cell, lists it and queues it; returns the reference that
+    /// reads its output. On a runtime shutting down, the task ends at once.
+    fn insert<F: TaskFuture>(
+        &self,
+        future: F,
+        id: u64,
+        location: &'static Location<'static>,
+        name: Option<&str>,
+    ) -> Task {
+        let meta = Meta {
+            id,
+            location,
+            name: name.map(|name| Box::new(TaskName(name.to_owned()))),
+            owner: self.owner(),
+            joiner: Cell::new(None),
+            slot: Cell::new(0),
+            polls: Cell::new(0),
+        };
+        let scheduler = Scheduler(Arc::downgrade(&self.injector));
+        let [task, queued, reader] = Task::new(future, scheduler, meta);
+        if self.closed.get() {
+            // Spawned while the runtime shuts down: it ends at once, never polled.
+            task.cancel(JoinError::cancelled(id, "its runtime was shutting down"));
+            task.state.complete(); // the reader keeps the error
+            return reader;
+        }
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.vacant_entry();
-        let task = TaskRef::new(entry.key(), meta.id);
-        if self.closed.get() {
-            if !detached {
-                let cancelled = JoinError::cancelled(meta.id, "its runtime was shutting down");
-                entry.insert(Task::new(Stage::Finished(Err(cancelled)), meta, false));
-            }
-            drop(tasks);
-            drop(future);
-            return task;
-        }
-        entry.insert(Task::new(Stage::Ready(future), meta, detached));
+        task.meta
+            .slot
+            .set(u32::try_from(entry.key()).expect("4 billion tasks at once"));
+        entry.insert(task);
         drop(tasks);
-        self.queue.borrow_mut().push_back(task);
-        task
+        self.queue.borrow_mut().push_back(queued);
+        reader
     }
 
-    /// Whether any task is queued to run, or other threads handed in work that
-    /// step 2 has not taken yet.
+    /// Whether a task is queued to run, or other threads handed in work that step 2
+    /// has not taken yet.
     pub(crate) fn has_ready(&self) -> bool {
         !self.queue.borrow().is_empty() || self.injector.has_pending()
     }
@@ -217,325 +194,188 @@ impl Executor {
     pub(crate) fn take_injected(&self) {
         let mut injected = self.injected.take();
         self.injector.take(&mut injected);
-        self.queue.borrow_mut().extend(injected.wakes.drain(..));
+        let owner = self.owner();
+        let woken = injected.wakes.drain(..).map(|task| task.into_local(owner));
+        self.queue.borrow_mut().extend(woken);
         for spawn in injected.spawns.drain(..) {
-            self.insert(spawn.future, spawn.meta, true);
+            spawn(self);
         }
         *self.injected.borrow_mut() = injected;
     }
 
-    /// Step 3: polls ready tasks in FIFO order, each at most once, at most `budget`
-    /// polls. Returns how many tasks were polled.
-    pub(crate) fn run_ready(&self, budget: usize) -> usize {
-        let turn = self.turn.get().wrapping_add(1);
-        self.turn.set(turn);
-        let mut polled = 0;
-        while polled < budget {
-            let Some(task) = self.queue.borrow_mut().pop_front() else {
-                break;
-            };
-            match self.poll_task(task, turn) {
-                Step::Polled => polled += 1,
-                Step::Skipped => {}
-                Step::Again => {
-                    // Woken while it ran this turn: it goes first next turn.
-                    self.queue.borrow_mut().push_front(task);
-                    break;
-                }
+    /// Step 3: polls the tasks that are ready now, oldest wake first, each once and
+    /// at most `max_polls` of them. A task woken from here on runs next turn.
+    /// Returns how many were polled.
+    pub(crate) fn run_ready(&self, max_polls: usize) -> usize {
+        let ready = self.queue.borrow().len().min(max_polls);
+        for _ in 0..ready {
+            let task = self.queue.borrow_mut().pop_front();
+            self.poll_task(task.expect("the queue held `ready` tasks"));
+        }
+        ready
+    }
+
+    /// Polls one task (or, if it was aborted, drops its future unpolled), then
+    /// queues it again if it was woken meanwhile, lets it wait, or ends it.
+    fn poll_task(&self, task: Task) {
+        if task.state.start_running() {
+            task.cancel(JoinError::cancelled(task.meta.id, "aborted"));
+            return self.end(&task);
+        }
+        let polls = &task.meta.polls;
+        polls.set(polls.get().wrapping_add(1));
+        // A panic is caught here: it ends this task, never the loop.
+        let poll = || panic::catch_unwind(AssertUnwindSafe(|| task.poll()));
+        match context::with_budget(poll) {
+            Ok(Poll::Pending) if task.state.stop_running() => {
+                self.queue.borrow_mut().push_back(task); // woken during its own poll
             }
-        }
-        polled
-    }
-
-    /// Polls one task: takes its future out of the slab, polls it with the panic
-    /// caught, and puts it back or records its output.
-    fn poll_task(&self, task: TaskRef, turn: u32) -> Step {
-        let mut tasks = self.tasks.borrow_mut();
-        let Some(entry) = tasks.get_mut(task.key()).filter(|t| task.names(t.meta.id)) else {
-            return Step::Skipped;
-        };
-        if entry.last_turn == turn {
-            return Step::Again;
-        }
-        let Stage::Ready(mut future) = std::mem::replace(&mut entry.stage, Stage::Running) else {
-            unreachable!("a queued task is always ready: it is never queued twice");
-        };
-        entry.last_turn = turn;
-        entry.queued = false;
-        let aborted = entry.aborted;
-        let id = entry.meta.id;
-        let waker = match entry.waker.take() {
-            Some(waker) => waker,
-            None => self.lend_waker(task),
-        };
-        drop(tasks);
-        waker.start_running();
-
-        if aborted {
-            drop_quietly(future);
-            self.finish(task, waker, Err(JoinError::cancelled(id, "aborted")));
-            return Step::Polled;
-        }
-        let result = {
-            let waker_ref = waker_ref(&waker);
-            let mut cx = Context::from_waker(&waker_ref);
-            panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_output(&mut cx)))
-        };
-        match result {
-            Ok(Poll::Pending) => self.park(task, future, waker),
-            Ok(Poll::Ready(output)) => {
-                drop_quietly(future);
-                self.finish(task, waker, output);
-            }
-            Err(payload) => {
-                drop_quietly(future);
-                self.finish(task, waker, Err(JoinError::panicked(id, payload)));
-            }
-        }
-        Step::Polled
-    }
-
-    /// A waker for one poll of `task`, which holds none: a spare one if there is
-    /// one, else a new one.
-    fn lend_waker(&self, task: TaskRef) -> Arc<TaskWaker> {
-        if let Some(mut waker) = self.spare_wakers.borrow_mut().pop() {
-            if let Some(unique) = Arc::get_mut(&mut waker) {
-                unique.reuse_for(task);
-                return waker;
-            }
-        }
-        Arc::new(TaskWaker::new(task, &self.injector))
-    }
-
-    /// After a poll that returned `Pending`: the task keeps its waker if somebody
-    /// else holds a clone (that is who will wake it) or it was `woken` (it runs
-    /// again soon: lending it a spare then would be work for nothing). Otherwise
-    /// it holds no waker until its next poll, and the waker goes back to the spares.
-    fn keep_or_return(&self, waker: Arc<TaskWaker>, woken: bool) -> Option<Arc<TaskWaker>> {
-        if !woken && Self::is_only_holder(&waker) {
-            self.return_waker(waker);
-            return None;
-        }
-        Some(waker)
-    }
-
-    /// Whether `waker` is the last reference: no clone is left anywhere, and none
-    /// can be made.
-    fn is_only_holder(waker: &Arc<TaskWaker>) -> bool {
-        Arc::strong_count(waker) == 1
-    }
-
-    /// Keeps a waker nobody else holds for a later task, if there is room.
-    fn return_waker(&self, waker: Arc<TaskWaker>) {
-        let mut spare = self.spare_wakers.borrow_mut();
-        if spare.len() < SPARE_WAKERS {
-            spare.push(waker);
-        }
-    }
-
-    /// Puts a task that returned `Pending` back into its slot, to wait for its waker
-    /// — or at the back of the run queue, if it was woken while it ran.
-    fn park(&self, task: TaskRef, future: TaskFuture, waker: Arc<TaskWaker>) {
-        let woken = waker.stop_running();
-        let waker = self.keep_or_return(waker, woken);
-        let mut tasks = self.tasks.borrow_mut();
-        let entry = &mut tasks[task.key()];
-        entry.stage = Stage::Ready(future);
-        entry.waker = waker;
-        if woken {
-            // The wake only marked the waker (see `TaskWaker::wake_by_ref`).
-            entry.queued = entry.waker.is_none();
-            self.queue.borrow_mut().push_back(task);
-        } else if entry.aborted {
-            // Aborted from inside its own poll: make sure it comes round again.
-            self.schedule(entry, task);
-        }
-    }
-
-    /// Queues `task` (whose slot is `entry`) unless it is queued already.
-    fn schedule(&self, entry: &mut Task, task: TaskRef) {
-        match &entry.waker {
-            Some(waker) => ArcWake::wake_by_ref(waker),
-            None if entry.queued => {}
-            None => {
-                entry.queued = true;
-                self.queue.borrow_mut().push_back(task);
+            Ok(Poll::Pending) => {} // waits; whoever holds its waker brings it back
+            Ok(Poll::Ready(())) => self.end(&task),
+            Err(panic) => {
+                task.cancel(JoinError::panicked(task.meta.id, panic));
+                self.end(&task);
             }
         }
     }
 
-    /// Records a task's output for its handle, or throws it away if detached.
-    fn finish(&self, task: TaskRef, waker: Arc<TaskWaker>, output: TaskOutput) {
-        // Wakes that still come (from clones kept elsewhere) must do nothing.
-        waker.retire();
-        if Self::is_only_holder(&waker) {
-            self.return_waker(waker);
-        }
-        let mut tasks = self.tasks.borrow_mut();
-        let entry = &mut tasks[task.key()];
-        if entry.detached {
-            let entry = tasks.remove(task.key());
-            drop(tasks);
-            drop_quietly((entry, output));
-            return;
-        }
-        entry.stage = Stage::Finished(output);
-        let joiner = entry.joiner.take();
-        drop(tasks);
-        if let Some(joiner) = joiner {
-            joiner.wake();
-        }
+    /// A task ended (its output, or why it has none, is stored): takes it off the
+    /// list, marks it complete and tells whoever waits for it.
+    fn end(&self, task: &Task) {
+        let own = self
+            .tasks
+            .borrow_mut()
+            .try_remove(task.meta.slot.get() as usize);
+        drop(own); // after the borrow ends; `task` keeps the cell alive
+        complete(task);
     }
 
-    /// For `JoinHandle::poll`: the output if the task is done, else registers `waker`.
-    pub(crate) fn poll_join(&self, task: TaskRef, id: u64, waker: &Waker) -> Poll<TaskOutput> {
-        let mut tasks = self.tasks.borrow_mut();
-        let Some(entry) = tasks.get_mut(task.key()).filter(|t| task.names(t.meta.id)) else {
-            // Only a shutdown removes a task its handle has not joined.
-            return Poll::Ready(Err(JoinError::cancelled(id, "its runtime was dropped")));
-        };
-        if let Stage::Finished(..) = entry.stage {
-            let entry = tasks.remove(task.key());
-            drop(tasks);
-            let Stage::Finished(output) = entry.stage else {
-                unreachable!()
-            };
-            return Poll::Ready(output);
-        }
-        let old = match &entry.joiner {
-            Some(current) if current.will_wake(waker) => None,
-            _ => entry.joiner.replace(waker.clone()),
-        };
-        drop(tasks);
-        drop(old);
-        Poll::Pending
-    }
-
-    /// For a dropped `JoinHandle`: the task keeps running, its output is thrown away.
-    pub(crate) fn detach(&self, task: TaskRef) {
-        let mut tasks = self.tasks.borrow_mut();
-        let Some(entry) = tasks.get_mut(task.key()).filter(|t| task.names(t.meta.id)) else {
-            return;
-        };
-        if let Stage::Finished(..) = entry.stage {
-            let entry = tasks.remove(task.key());
-            drop(tasks);
-            drop_quietly(entry);
-        } else {
-            entry.detached = true;
-            let old = entry.joiner.take();
-            drop(tasks);
-            drop(old);
-        }
-    }
-
-    /// For `JoinHandle::abort`: marks the task and queues it, so the loop drops its
-    /// future when it comes round (never inside another task's poll).
-    pub(crate) fn abort(&self, task: TaskRef) {
-        let mut tasks = self.tasks.borrow_mut();
-        let Some(entry) = tasks.get_mut(task.key()).filter(|t| task.names(t.meta.id)) else {
-            return;
-        };
-        if matches!(entry.stage, Stage::Finished(..)) || entry.aborted {
-            return;
-        }
-        entry.aborted = true;
-        // While the task runs, its waker is out of the slab; `park` queues it.
-        if let Stage::Ready(_) = entry.stage {
-            self.schedule(entry, task);
-        }
-    }
-
-    /// Whether the task has ended (a task gone from the slab, at shutdown, has).
-    pub(crate) fn is_finished(&self, task: TaskRef) -> bool {
-        let tasks = self.tasks.borrow();
-        match tasks.get(task.key()).filter(|t| task.names(t.meta.id)) {
-            Some(t) => matches!(t.stage, Stage::Finished(_)),
-            None => true,
-        }
-    }
-
-    /// For `Debug`: the task's name and spawn site, while the executor has it.
-    pub(crate) fn describe(&self, task: TaskRef) -> Option<(Option<Box<str>>, String)> {
-        let tasks = self.tasks.borrow();
-        let t = tasks.get(task.key()).filter(|t| task.names(t.meta.id))?;
-        let site = format!("{}:{}", t.meta.location.file(), t.meta.location.line());
-        Some((t.meta.name.clone(), site))
-    }
-
-    /// Drops every task (their destructors run), resolves every handle as cancelled,
-    /// and refuses new tasks. Called when the runtime is dropped.
+    /// Drops every task's future (their destructors run) and resolves every handle
+    /// as cancelled; refuses new tasks from then on. Called when the runtime drops.
     pub(crate) fn shutdown(&self) {
         self.closed.set(true);
         drop_quietly(self.injector.close());
-        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
-        let mut joiners = Vec::new();
-        for (_, mut task) in tasks {
-            joiners.extend(task.joiner.take());
-            drop_quietly(task);
+        // Destructors may spawn (those end at once) or wake; repeat until quiet.
+        loop {
+            let tasks = mem::take(&mut *self.tasks.borrow_mut());
+            if tasks.is_empty() {
+                break;
+            }
+            for (_, task) in tasks {
+                task.cancel(JoinError::cancelled(
+                    task.meta.id,
+                    "its runtime was dropped",
+                ));
+                complete(&task);
+            }
         }
-        // Destructors may have spawned (into a closed executor) or woken tasks.
-        let late = std::mem::take(&mut *self.tasks.borrow_mut());
-        drop_quietly(late);
-        self.queue.borrow_mut().clear();
-        self.spare_wakers.borrow_mut().clear();
-        for joiner in joiners {
-            joiner.wake();
-        }
+        drop(mem::take(&mut *self.queue.borrow_mut()));
     }
 }
 
-impl Task {
-    /// A task record in `stage`, never polled yet (and queued, unless it ended
-    /// at once).
-    fn new(stage: Stage, meta: TaskMeta, detached: bool) -> Task {
-        Task {
-            queued: matches!(stage, Stage::Ready(_)),
-            stage,
-            waker: None,
-            joiner: None,
-            meta,
-            last_turn: 0,
-            aborted: false,
-            detached,
-        }
+/// Marks an ended task complete (wakes do nothing from now on), drops its output if
+/// no `JoinHandle` will read it, and tells whoever waits for it.
+fn complete(task: &Task) {
+    if !task.state.complete() {
+        task.drop_output();
+    }
+    match task.meta.joiner.take() {
+        Some(Joiner::Waker(waker)) => waker.wake(),
+        Some(Joiner::Call(call)) => call(),
+        None => {}
     }
 }
 
-/// Drops `value`, catching a panic from its destructor so that one bad destructor
-/// cannot take the loop down.
+/// Drops `value`, catching a panic from its destructor: one bad destructor must not
+/// take the loop down.
 fn drop_quietly<T>(value: T) {
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
 
-/// Undoes [`Executor::enter`] on drop.
-pub(crate) struct Entered {
-    /// The executor that was current before, restored on drop.
-    previous: Option<Rc<Executor>>,
+/// What other threads handed to the loop since step 2 last looked.
+#[derive(Default)]
+pub(crate) struct Injected {
+    /// Tasks woken on other threads.
+    wakes: Vec<RemoteTask>,
+    /// Tasks spawned on other threads.
+    spawns: Vec<RemoteSpawn>,
+    /// The runtime is gone: later pushes are dropped at once.
+    closed: bool,
 }
 
-impl Drop for Entered {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // The replaced `Rc` is dropped after the borrow ends.
-        let _ = CURRENT.try_with(|current| current.replace(previous));
+/// The injection queue: the one way into a runtime from other threads.
+pub(crate) struct Injector {
+    /// Wakes and spawns waiting for step 2.
+    queue: Mutex<Injected>,
+    /// Set when something was pushed and the loop was woken; cleared by step 2.
+    /// Saves a syscall for every push after the first in one turn.
+    notified: AtomicBool,
+    /// Wakes the loop out of its wait for I/O (the runtime hands in a waker over
+    /// the reactor's eventfd; the executor need not know what it is).
+    unpark: Waker,
+}
+
+impl Injector {
+    fn new(unpark: Waker) -> Injector {
+        Injector {
+            queue: Mutex::new(Injected::default()),
+            notified: AtomicBool::new(false),
+            unpark,
+        }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// Queues a wake from another thread.
+    fn push_wake(&self, task: RemoteTask) {
+        let mut queue = lock(&self.queue);
+        if queue.closed {
+            drop(queue);
+            return drop(task);
+        }
+        queue.wakes.push(task);
+        drop(queue);
+        self.notify();
+    }
 
-    /// Every spawned task pays for a slab slot and a queue entry; the memory bench
-    /// (`idle_task_memory`) beats tokio's only while these stay this small.
-    #[test]
-    fn a_task_costs_a_small_slot_and_an_eight_byte_queue_entry() {
-        assert!(
-            std::mem::size_of::<Task>() <= 88,
-            "Task grew: {}",
-            std::mem::size_of::<Task>()
-        );
-        assert_eq!(std::mem::size_of::<TaskOutput>(), 16);
-        assert_eq!(std::mem::size_of::<TaskRef>(), 8);
+    /// Queues a spawn from another thread. If the runtime is gone, the spawn is
+    /// dropped here, which resolves its handle as cancelled.
+    pub(crate) fn push_spawn(&self, spawn: RemoteSpawn) {
+        let mut queue = lock(&self.queue);
+        if queue.closed {
+            drop(queue);
+            return drop_quietly(spawn);
+        }
+        queue.spawns.push(spawn);
+        drop(queue);
+        self.notify();
+    }
+
+    /// Interrupts the loop's wait, unless a wake-up is already on its way.
+    pub(crate) fn notify(&self) {
+        if !self.notified.swap(true, Ordering::SeqCst) {
+            self.unpark.wake_by_ref();
+        }
+    }
+
+    /// Whether something was pushed (or the loop nudged) since step 2 last looked.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.notified.load(Ordering::SeqCst)
+    }
+
+    /// Step 2: swaps everything pushed since the last call into `into` (whose
+    /// vectors must be empty); returns at once when nothing was.
+    fn take(&self, into: &mut Injected) {
+        if !self.notified.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let mut queue = lock(&self.queue);
+        mem::swap(&mut queue.wakes, &mut into.wakes);
+        mem::swap(&mut queue.spawns, &mut into.spawns);
+    }
+
+    /// Closes the queue for good and returns what was still in it.
+    fn close(&self) -> Injected {
+        let mut queue = lock(&self.queue);
+        queue.closed = true;
+        mem::take(&mut *queue)
     }
 }

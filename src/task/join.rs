@@ -1,20 +1,16 @@
-//! Waiting for a task: [`JoinHandle`] and the [`JoinError`] it may give.
+//! Waiting for a task: [`JoinHandle`].
 //!
-//! Floor 1. A `JoinHandle` is only a name for a slab slot (key + id) and a `Weak`
-//! reference to the executor: the output waits in the slot until the handle takes
-//! it, so spawning allocates nothing for the handle.
+//! Floor 1. A `JoinHandle` is a reference to the task's cell: the output waits in
+//! the cell until the handle takes it, so spawning allocates nothing for the handle.
 
-use std::any::Any;
-use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::rc::Weak;
 use std::task::{Context, Poll};
 
-use super::executor::Executor;
-use super::waker::TaskRef;
+use super::{JoinError, Joiner, Task};
+use crate::context;
 
 /// An owned permission to wait for a task's output: `.await` it for
 /// `Result<T, JoinError>`.
@@ -24,7 +20,8 @@ use super::waker::TaskRef;
 /// call [`abort`](JoinHandle::abort).
 ///
 /// A `JoinHandle` is not `Send`: the task lives on one loop's thread, and so does
-/// its handle.
+/// its handle. Awaiting it counts against the cooperative budget, like every
+/// operation on evloop's resources.
 ///
 /// ```
 /// let answer = evloop::run(async {
@@ -34,25 +31,19 @@ use super::waker::TaskRef;
 /// assert_eq!(answer, 42);
 /// ```
 pub struct JoinHandle<T> {
-    /// The executor that holds the task; dead once the runtime is dropped.
-    executor: Weak<Executor>,
-    /// Which slot holds the task.
-    task: TaskRef,
-    /// The task's id.
-    id: u64,
-    /// Set once the output was taken (or found cancelled).
+    /// The task; this reference is why its cell keeps the output.
+    task: Task,
+    /// Set once the output was taken.
     done: bool,
     /// The output type; `fn() -> T` keeps the handle `Unpin` whatever `T` is.
     _output: PhantomData<fn() -> T>,
 }
 
 impl<T> JoinHandle<T> {
-    /// A handle for `task` in `executor`.
-    pub(crate) fn new(executor: Weak<Executor>, task: TaskRef, id: u64) -> JoinHandle<T> {
+    /// The handle of a task just spawned.
+    pub(crate) fn new(task: Task) -> JoinHandle<T> {
         JoinHandle {
-            executor,
             task,
-            id,
             done: false,
             _output: PhantomData,
         }
@@ -72,23 +63,38 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        if let Some(executor) = self.executor.upgrade() {
-            executor.abort(self.task);
-        }
+        self.task.remote().abort();
     }
 
     /// Whether the task has ended (finished, panicked or been cancelled). Cheap:
     /// never waits.
     pub fn is_finished(&self) -> bool {
-        match self.executor.upgrade() {
-            Some(executor) => self.done || executor.is_finished(self.task),
-            None => true,
-        }
+        self.done || self.task.state.is_complete()
     }
 
     /// The task's id: unique in this process, shown in errors and `Debug`.
     pub fn id(&self) -> u64 {
-        self.id
+        self.task.meta.id
+    }
+
+    /// Runs `call` on the loop's thread when the task ends, instead of waking a
+    /// task that awaits this handle (for a `JoinSet`, a `RemoteHandle`).
+    pub(crate) fn when_finished(&self, call: impl FnOnce() + 'static) {
+        let old = self
+            .task
+            .meta
+            .joiner
+            .replace(Some(Joiner::Call(Box::new(call))));
+        drop(old);
+    }
+}
+
+impl<T: 'static> JoinHandle<T> {
+    /// The output, if the task ended and it was not taken yet.
+    pub(crate) fn try_take(&mut self) -> Option<Result<T, JoinError>> {
+        let output = self.task.take_output::<T>()?;
+        self.done = true;
+        Some(output)
     }
 }
 
@@ -101,169 +107,53 @@ impl<T: 'static> Future for JoinHandle<T> {
             !this.done,
             "JoinHandle polled again after it returned its output"
         );
-        let output = match this.executor.upgrade() {
-            Some(executor) => std::task::ready!(executor.poll_join(this.task, this.id, cx.waker())),
-            None => Err(JoinError::cancelled(this.id, "its runtime was dropped")),
-        };
-        this.done = true;
-        Poll::Ready(output.map(|boxed| match boxed.downcast::<T>() {
-            Ok(value) => *value,
-            Err(_) => unreachable!("a task's output has the type of its JoinHandle"),
-        }))
+        context::budgeted(cx, |cx| {
+            if let Some(output) = this.try_take() {
+                return Poll::Ready(output);
+            }
+            let joiner = &this.task.meta.joiner;
+            match joiner.take() {
+                Some(Joiner::Waker(current)) if current.will_wake(cx.waker()) => {
+                    joiner.set(Some(Joiner::Waker(current)));
+                }
+                old => {
+                    joiner.set(Some(Joiner::Waker(cx.waker().clone())));
+                    drop(old);
+                }
+            }
+            Poll::Pending
+        })
     }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if self.done {
-            return;
+        // Nobody will read the output: drop it now, or have the task drop it when it
+        // ends. The future and output are dropped here, on the loop's thread, before
+        // the handle lets go of the cell.
+        let joiner = self.task.meta.joiner.take();
+        if self.task.state.drop_join_handle() {
+            self.task.drop_output();
         }
-        if let Some(executor) = self.executor.upgrade() {
-            executor.detach(self.task);
-        }
+        drop(joiner);
     }
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let described = self.executor.upgrade().and_then(|e| e.describe(self.task));
-        let mut out = f.debug_struct("JoinHandle");
-        out.field("id", &self.id);
-        if let Some((name, site)) = &described {
-            out.field("name", &name.as_deref().unwrap_or("-"));
-            out.field("spawned_at", site);
-        }
-        out.field("finished", &self.is_finished()).finish()
+        let meta = &self.task.meta;
+        let location = meta.location;
+        f.debug_struct("JoinHandle")
+            .field("id", &meta.id)
+            .field(
+                "name",
+                &meta.name.as_ref().map_or("-", |name| name.0.as_str()),
+            )
+            .field(
+                "spawned_at",
+                &format_args!("{}:{}", location.file(), location.line()),
+            )
+            .field("finished", &self.is_finished())
+            .finish()
     }
 }
-
-/// Why a task gave no output: it was cancelled, or it panicked.
-///
-/// A panic inside a task is caught at the task's poll (this needs the default
-/// `panic = "unwind"`); the loop and the other tasks go on.
-///
-/// ```
-/// evloop::run(async {
-///     let err = evloop::spawn(async { panic!("boom") }).await.unwrap_err();
-///     assert!(err.is_panic());
-///     assert_eq!(err.to_string(), format!("task {} panicked: boom", err.task_id()));
-/// });
-/// ```
-pub struct JoinError {
-    /// Which task failed and how; boxed, so that a task's output slot (a value or
-    /// this error) stays two words wide.
-    failure: Box<Failure>,
-}
-
-/// Which task failed, and how.
-struct Failure {
-    /// The task that failed.
-    task: u64,
-    /// What went wrong.
-    cause: Cause,
-}
-
-/// What went wrong with a task.
-enum Cause {
-    /// Cancelled, and why ("aborted", "its runtime was dropped", …).
-    Cancelled(Cow<'static, str>),
-    /// Panicked, with the panic's payload.
-    Panicked(Box<dyn Any + Send + 'static>),
-}
-
-impl JoinError {
-    /// A cancellation of task `task`, because `why`.
-    pub(crate) fn cancelled(task: u64, why: impl Into<Cow<'static, str>>) -> JoinError {
-        JoinError::new(task, Cause::Cancelled(why.into()))
-    }
-
-    /// A panic of task `task` with `payload`.
-    pub(crate) fn panicked(task: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError::new(task, Cause::Panicked(payload))
-    }
-
-    /// Task `task` failed with `cause`.
-    fn new(task: u64, cause: Cause) -> JoinError {
-        JoinError {
-            failure: Box::new(Failure { task, cause }),
-        }
-    }
-
-    /// Whether the task was cancelled: aborted, or dropped with its runtime.
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self.failure.cause, Cause::Cancelled(_))
-    }
-
-    /// Whether the task panicked.
-    pub fn is_panic(&self) -> bool {
-        matches!(self.failure.cause, Cause::Panicked(_))
-    }
-
-    /// The panic's payload, to inspect or to re-raise with
-    /// `std::panic::resume_unwind`.
-    ///
-    /// # Panics
-    ///
-    /// If the task was cancelled rather than panicked (check
-    /// [`is_panic`](JoinError::is_panic) first, or use
-    /// [`try_into_panic`](JoinError::try_into_panic)).
-    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic()
-            .unwrap_or_else(|err| panic!("JoinError::into_panic called on a cancellation: {err}"))
-    }
-
-    /// The panic's payload, or the error back if the task was cancelled.
-    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        if !self.is_panic() {
-            return Err(self);
-        }
-        match self.failure.cause {
-            Cause::Panicked(payload) => Ok(payload),
-            Cause::Cancelled(_) => unreachable!("checked above"),
-        }
-    }
-
-    /// The id of the task that failed.
-    pub fn task_id(&self) -> u64 {
-        self.failure.task
-    }
-}
-
-/// The text of a panic payload, when it is a string (as `panic!` makes it).
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(text) = payload.downcast_ref::<&'static str>() {
-        text
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text
-    } else {
-        "(a panic payload that is not a string)"
-    }
-}
-
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let task = self.failure.task;
-        match &self.failure.cause {
-            Cause::Cancelled(why) => write!(f, "task {task} was cancelled: {why}"),
-            Cause::Panicked(payload) => {
-                write!(f, "task {task} panicked: {}", panic_message(&**payload))
-            }
-        }
-    }
-}
-
-impl fmt::Debug for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let task = self.failure.task;
-        match &self.failure.cause {
-            Cause::Cancelled(why) => write!(f, "JoinError::Cancelled(task {task}: {why})"),
-            Cause::Panicked(payload) => write!(
-                f,
-                "JoinError::Panic(task {task}: {:?})",
-                panic_message(&**payload)
-            ),
-        }
-    }
-}
-
-impl std::error::Error for JoinError {}

@@ -1,17 +1,22 @@
 //! [`JoinSet`]: a group of tasks, awaited together.
+//!
+//! Floor 1. Each task of a set tells the set when it ends (its `JoinHandle` runs a
+//! small callback on the loop's thread instead of waking a waiter), so
+//! `join_next` is O(1) and exact about the order in which tasks ended.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic::Location;
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use slab::Slab;
 
-use super::{on_current, JoinError, JoinHandle, TaskMeta};
+use super::{next_id, on_current, JoinError, JoinHandle};
+use crate::context;
+use crate::waker_slot::WakerSlot;
 
 /// A set of tasks of one output type, spawned on the current runtime.
 ///
@@ -42,10 +47,13 @@ use super::{on_current, JoinError, JoinHandle, TaskMeta};
 ///     assert_eq!(finished, [10, 20, 30]);
 /// });
 /// ```
+#[doc(alias = "as_completed")]
+#[doc(alias = "gather")]
+#[doc(alias = "TaskGroup")]
 pub struct JoinSet<T> {
     /// The tasks not yet joined, each with its spawn number (for `join_all`).
     handles: Slab<(u64, JoinHandle<T>)>,
-    /// The tasks that ended, in the order they ended; shared with their futures.
+    /// The tasks that ended, in the order they ended; their handles report here.
     ended: Rc<RefCell<Ended>>,
     /// How many tasks were spawned into the set: numbers the next one.
     spawned: u64,
@@ -54,36 +62,10 @@ pub struct JoinSet<T> {
 /// Which of a set's tasks ended, and who waits to hear of it.
 #[derive(Default)]
 struct Ended {
-    /// Slots in `JoinSet::handles` of tasks that ended, oldest first.
+    /// Keys in `JoinSet::handles` of tasks that ended, oldest first.
     slots: VecDeque<usize>,
-    /// The waker of whoever waits in `join_next`.
-    waiter: Option<Waker>,
-}
-
-/// Rides inside a set's task: when the task's future is dropped — it finished,
-/// panicked, was aborted or went down with its runtime — it tells the set.
-/// That makes `join_next` O(1) and exact about the order tasks ended.
-struct ReportEnd {
-    /// The set's list; dead once the set is dropped.
-    ended: Weak<RefCell<Ended>>,
-    /// The task's slot in the set.
-    slot: usize,
-}
-
-impl Drop for ReportEnd {
-    fn drop(&mut self) {
-        let Some(ended) = self.ended.upgrade() else {
-            return;
-        };
-        let waiter = {
-            let mut ended = ended.borrow_mut();
-            ended.slots.push_back(self.slot);
-            ended.waiter.take()
-        };
-        if let Some(waiter) = waiter {
-            waiter.wake();
-        }
-    }
+    /// Whoever waits in `join_next`.
+    waiter: WakerSlot,
 }
 
 impl<T: 'static> JoinSet<T> {
@@ -106,19 +88,13 @@ impl<T: 'static> JoinSet<T> {
     where
         F: Future<Output = T> + 'static,
     {
-        let meta = TaskMeta::new(None, Location::caller());
+        let location = Location::caller();
+        let handle = on_current("JoinSet::spawn", |executor| {
+            executor.spawn(future, next_id(), location, None)
+        });
         let entry = self.handles.vacant_entry();
-        // Made out here, not inside the async block: a future dropped before its
-        // first poll still drops what it captured, and the report with it.
-        let report = ReportEnd {
-            ended: Rc::downgrade(&self.ended),
-            slot: entry.key(),
-        };
-        let future = async move {
-            let _report = report;
-            future.await
-        };
-        let handle = on_current("JoinSet::spawn", |executor| executor.spawn(future, meta));
+        let (ended, slot) = (Rc::downgrade(&self.ended), entry.key());
+        handle.when_finished(move || report_end(&ended, slot));
         entry.insert((self.spawned, handle));
         self.spawned += 1;
     }
@@ -126,35 +102,28 @@ impl<T: 'static> JoinSet<T> {
     /// Waits for the next task to finish and returns its output; `None` when the
     /// set is empty.
     pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
-        if self.handles.is_empty() {
-            return None;
-        }
-        Some(poll_fn(|cx| self.poll_join_next(cx)).await)
+        poll_fn(|cx| self.poll_join_next(cx)).await
     }
 
-    /// Polls for the next task to finish (the set must not be empty).
-    fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
-        loop {
+    /// Polls for the next task to finish: `join_next` as a poll function.
+    pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        if self.handles.is_empty() {
+            return Poll::Ready(None);
+        }
+        context::budgeted(cx, |cx| {
             let mut ended = self.ended.borrow_mut();
             let Some(slot) = ended.slots.pop_front() else {
-                if !matches!(&ended.waiter, Some(w) if w.will_wake(cx.waker())) {
-                    ended.waiter = Some(cx.waker().clone());
-                }
+                let old = ended.waiter.register(cx.waker());
+                drop(ended);
+                drop(old);
                 return Poll::Pending;
             };
             drop(ended);
-            let Some((_, handle)) = self.handles.get_mut(slot) else {
-                continue;
-            };
-            if let Poll::Ready(output) = Pin::new(handle).poll(cx) {
-                self.handles.remove(slot);
-                return Poll::Ready(output);
-            }
-            // The future is gone but the output not yet stored: the handle now
-            // holds our waker and wakes us when it is.
-            self.ended.borrow_mut().slots.push_front(slot);
-            return Poll::Pending;
-        }
+            let (_, mut handle) = self.handles.remove(slot);
+            Poll::Ready(Some(
+                handle.try_take().expect("an ended task's output waits"),
+            ))
+        })
     }
 
     /// Waits for every task and returns their outputs in spawn order.
@@ -183,6 +152,21 @@ impl<T: 'static> JoinSet<T> {
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.handles.is_empty()
+    }
+}
+
+/// Run by a set's task when it ends: puts its slot in line and wakes `join_next`.
+fn report_end(ended: &Weak<RefCell<Ended>>, slot: usize) {
+    let Some(ended) = ended.upgrade() else {
+        return; // the set is gone
+    };
+    let waiter = {
+        let mut ended = ended.borrow_mut();
+        ended.slots.push_back(slot);
+        ended.waiter.take()
+    };
+    if let Some(waiter) = waiter {
+        waiter.wake();
     }
 }
 

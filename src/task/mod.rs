@@ -1,122 +1,133 @@
 //! Tasks: spawning them, storing them, waking them, and waiting for them.
 //!
-//! Floor 1 (it knows only `std`, `slab` and `futures-task`). Where to read:
+//! Floor 1: it knows only `std` and `context`. Where to read, in order:
 //!
-//! - [`executor`](self) (`executor.rs`) — the slab of tasks, the run queue, and
-//!   steps 2 and 3 of the loop (`take_injected`, `run_ready`);
-//! - `waker.rs` — what happens when a `Waker` is woken, on this thread or another;
-//! - `join.rs` — [`JoinHandle`] and [`JoinError`];
-//! - `remote.rs` — [`RemoteHandle`], for tasks spawned from other threads;
-//! - `join_set.rs` — [`JoinSet`], a group of tasks awaited together;
+//! - this file — [`spawn`], [`Builder`], [`yield_now`], and the few types the
+//!   others share;
+//! - `cell.rs` — a task is one allocation (its *cell*): the future, then its output,
+//!   behind a header with an atomic state word; its `Waker` points into the cell.
+//!   The only `unsafe` code besides `src/sys.rs`, with its rules written out;
+//! - `state.rs` — the state word's flags and every way they change;
+//! - `executor.rs` — the run queue, the injection queue other threads push onto,
+//!   and steps 2 and 3 of the loop;
+//! - `join.rs` — [`JoinHandle`]; `error.rs` — [`JoinError`]; `join_set.rs` — [`JoinSet`].
 //!
-//! A task's life: [`spawn`] boxes the future into a slab slot and queues it; step 3
-//! of a turn pops it and polls it once; if it returns `Pending` it waits in its
-//! slot until a waker queues it again; when it returns `Ready` its output waits in
-//! the slot for the `JoinHandle`.
+//! A task's life: [`spawn`] moves the future into a new cell and queues it; step 3
+//! of a turn pops it and polls it once; if it returns `Pending` it waits, in no
+//! queue, until a waker puts it back; when it returns `Ready` its output waits in
+//! the cell for the `JoinHandle`.
 
-use std::any::Any;
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
+mod cell;
+mod error;
 pub(crate) mod executor;
 mod join;
 mod join_set;
-mod remote;
-mod waker;
+mod state;
 
-pub use join::{JoinError, JoinHandle};
+pub use error::JoinError;
+pub use join::JoinHandle;
 pub use join_set::JoinSet;
-pub use remote::RemoteHandle;
 
-pub(crate) use executor::Executor;
-pub(crate) use remote::remote_task;
-pub(crate) use waker::{BlockOnWaker, Injector};
+pub(crate) use cell::{RemoteTask, Task};
+pub(crate) use executor::{Executor, Injector};
 
-/// What a finished task leaves behind: its output, boxed so that tasks of every
-/// output type fit in one slab (a `()` output allocates nothing), or why it has none.
-pub(crate) type TaskOutput = Result<Box<dyn Any>, JoinError>;
-
-/// A task's future, boxed and pinned, its output type erased.
-pub(crate) type TaskFuture = Pin<Box<dyn ErasedFuture>>;
-
-/// A task's future that may cross threads (spawned from another thread).
-pub(crate) type SendTaskFuture = Pin<Box<dyn ErasedFuture + Send>>;
-
-/// A future of any output type, polled for a [`TaskOutput`]: what lets tasks of
-/// every output type share one slab.
-///
-/// It is a trait rather than an `async` block around the user's future because
-/// such a block stores the future twice (once as captured, once as awaited):
-/// spawning would copy and allocate double the future's size.
-pub(crate) trait ErasedFuture {
-    /// Polls the future; its output comes boxed.
-    fn poll_output(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput>;
+/// How a woken task gets back to its executor; the executor implements it, so
+/// that the cell never names the executor.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// Puts a woken task in a run queue. Called on any thread.
+    fn schedule(&self, task: RemoteTask);
 }
 
-impl<F> ErasedFuture for F
-where
-    F: Future,
-    F::Output: 'static,
-{
-    fn poll_output(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput> {
-        self.poll(cx)
-            .map(|value| Ok(Box::new(value) as Box<dyn Any>))
-    }
+/// Who waits for a task to end: a task awaiting its `JoinHandle`, or crate code run
+/// on the loop's thread when it ends (a `JoinSet`'s or a `RemoteHandle`'s).
+pub(crate) enum Joiner {
+    /// Woken when the task ends.
+    Waker(Waker),
+    /// Called when the task ends.
+    Call(Box<dyn FnOnce()>),
 }
 
-/// A future whose output already says how its task ended: with a value, or with
-/// a [`JoinError`] (as `spawn_blocking`'s does when no thread could run the job).
-/// `Unpin`, so that it can be wrapped without projecting a pin.
-pub(crate) struct Fallible<F>(pub(crate) F);
-
-impl<F, T> ErasedFuture for Fallible<F>
-where
-    F: Future<Output = Result<T, JoinError>> + Unpin,
-    T: 'static,
-{
-    fn poll_output(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput> {
-        let future = &mut self.get_mut().0;
-        Pin::new(future)
-            .poll(cx)
-            .map(|result| result.map(|value| Box::new(value) as Box<dyn Any>))
-    }
-}
-
-/// Who a task is: its id, its name if it was given one, and where it was spawned.
-#[derive(Debug)]
-pub(crate) struct TaskMeta {
+/// What the executor and the `JoinHandle` know of a task. It lives in the task's
+/// cell and is touched only on the loop's thread.
+pub(crate) struct Meta {
     /// Unique in this process.
     pub(crate) id: u64,
-    /// The name given with [`Builder::name`].
-    pub(crate) name: Option<Box<str>>,
     /// Where `spawn` was called.
     pub(crate) location: &'static Location<'static>,
+    /// The name given with [`Builder::name`] (boxed twice: one word here).
+    pub(crate) name: Option<Box<TaskName>>,
+    /// The executor it belongs to.
+    pub(crate) owner: usize,
+    /// Who waits for it to end.
+    pub(crate) joiner: Cell<Option<Joiner>>,
+    /// Its key in the executor's list of tasks.
+    pub(crate) slot: Cell<u32>,
+    /// How many times it was polled.
+    pub(crate) polls: Cell<u32>,
 }
 
-impl TaskMeta {
-    /// A new task's identity, with a fresh id.
-    pub(crate) fn new(name: Option<&str>, location: &'static Location<'static>) -> TaskMeta {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        TaskMeta {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            name: name.map(Box::from),
-            location,
-        }
+/// A task's name.
+pub(crate) struct TaskName(pub(crate) String);
+
+/// A new task's id: unique in this process.
+pub(crate) fn next_id() -> u64 {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A future as a task runs it: its output already says how the task ended, with
+/// a value or a [`JoinError`] (`spawn_blocking`'s does, when no thread could run
+/// its job). Every future is one, ending with `Ok`; [`Fallible`] is the other kind.
+pub(crate) trait TaskFuture: 'static {
+    /// What the task gives its `JoinHandle` on success.
+    type Output: 'static;
+
+    /// Polls the future.
+    fn poll_task(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Self::Output, JoinError>>;
+}
+
+impl<F: Future + 'static> TaskFuture for F {
+    type Output = F::Output;
+
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        self.poll(cx).map(Ok)
     }
 }
 
-/// Spawns a task on the runtime this thread is running; `asyncio.create_task`.
+/// A future whose output is already a `Result<T, JoinError>`. `Unpin`, so that it
+/// can be wrapped without projecting a pin.
+pub(crate) struct Fallible<F>(pub(crate) F);
+
+impl<F, T> TaskFuture for Fallible<F>
+where
+    F: Future<Output = Result<T, JoinError>> + Unpin + 'static,
+    T: 'static,
+{
+    type Output = T;
+
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        Pin::new(&mut self.get_mut().0).poll(cx)
+    }
+}
+
+/// Spawns a task on the runtime this thread is running; `asyncio.create_task`,
+/// tokio's `spawn_local`.
 ///
 /// The future need not be `Send`: it stays on this thread. The task starts at the
 /// loop's next step 3, not inside this call. Dropping the returned handle detaches
 /// the task (it keeps running).
 ///
-/// Cost: one allocation for the boxed future (plus the output, unless it is
-/// zero-sized), no lock, no syscall.
+/// Cost: one allocation (the task's cell, holding the future), no lock, no syscall.
 ///
 /// # Panics
 ///
@@ -135,6 +146,8 @@ impl TaskMeta {
 /// });
 /// ```
 #[track_caller]
+#[doc(alias = "spawn_local")]
+#[doc(alias = "create_task")]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -143,7 +156,8 @@ where
     Builder::new().spawn(future)
 }
 
-/// Spawns tasks with options: for now, a name, shown in `Debug` and errors.
+/// Spawns tasks with options: for now, a name, shown in `Debug`, the task table
+/// and the timeline.
 ///
 /// ```
 /// evloop::run(async {
@@ -180,17 +194,19 @@ impl<'a> Builder<'a> {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let meta = TaskMeta::new(self.name, Location::caller());
-        on_current("evloop::spawn", |executor| executor.spawn(future, meta))
+        let location = Location::caller();
+        on_current("evloop::spawn", |executor| {
+            executor.spawn(future, next_id(), location, self.name)
+        })
     }
 }
 
-/// Runs `spawn` with the executor this thread is running. `caller` names the
-/// public function, for the panic outside a runtime.
+/// Runs `f` with the executor this thread is running. `caller` names the public
+/// function, for the panic outside a runtime.
 #[track_caller]
-pub(crate) fn on_current<R>(caller: &str, spawn: impl FnOnce(&Rc<Executor>) -> R) -> R {
-    match executor::with_current(spawn) {
-        Some(spawned) => spawned,
+pub(crate) fn on_current<R>(caller: &str, f: impl FnOnce(&Executor) -> R) -> R {
+    match executor::with_current(f) {
+        Some(result) => result,
         None => panic!(
             "{caller} called outside a runtime: call it inside Runtime::block_on \
              (or evloop::run), or use Runtime::spawn"
@@ -211,6 +227,7 @@ pub(crate) fn on_current<R>(caller: &str, spawn: impl FnOnce(&Rc<Executor>) -> R
 ///     }
 /// });
 /// ```
+#[doc(alias = "sleep(0)")]
 pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }

@@ -168,6 +168,14 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        crate::context::budgeted(cx, |cx| this.poll_timer(cx))
+    }
+}
+
+impl Sleep {
+    /// Polls the timer: registers it on the first poll, `Ready` once it fired.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         let timers = this.timers.get_or_insert_with(|| {
             runtime::current_timers().unwrap_or_else(|| {
                 panic!("an evloop::time::Sleep was polled outside a runtime: await it inside Runtime::block_on")
