@@ -85,9 +85,21 @@ async fn serve(addr: &str, ready: impl FnOnce(std::net::SocketAddr)) -> Result<(
     loop {
         match listener.accept().await {
             Ok((stream, _)) => drop(evloop::spawn(echo_lines(stream))),
-            Err(e) => eprintln!("accept failed: {e}"), // e.g. out of descriptors: keep serving
+            Err(e) if out_of_descriptors(&e) => {
+                // Retrying at once would fail again until a connection closes: wait a
+                // second, as asyncio's servers do, and let the connections drain.
+                eprintln!("accept failed: {e}; pausing accepts for 1 s");
+                evloop::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => eprintln!("accept failed: {e}"), // a reset before accept: keep serving
         }
     }
+}
+
+/// Whether `error` says the process (`EMFILE`) or the system (`ENFILE`) ran out of
+/// file descriptors.
+fn out_of_descriptors(error: &std::io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
 /// Sends back whatever arrives, until the client goes away (cleanly or not).

@@ -239,6 +239,7 @@ impl<S: mio::event::Source> IoSource<S> {
     }
 
     /// Registers `io`, one of the runtime's own descriptors (the alarm's timerfd).
+    #[cfg_attr(miri, allow(dead_code))] // Miri has no timerfd
     pub(crate) fn internal(io: S, reactor: Rc<Reactor>) -> io::Result<IoSource<S>> {
         IoSource::register(io, reactor, false)
     }

@@ -142,7 +142,7 @@ mod pipe_tests {
     }
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(miri)))]
 pub(crate) use linux::TimerFd;
 
 #[cfg(target_os = "linux")]

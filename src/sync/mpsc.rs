@@ -29,11 +29,14 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 
 use super::assert_off_the_loop;
 use super::wait_list::{wake, WaitList};
+use crate::context;
+use crate::lock::lock;
+use crate::waker_slot::WakerSlot;
 
 /// A channel that holds at most `capacity` values; `send` waits while it is full.
 ///
@@ -61,7 +64,7 @@ fn new_channel<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
             capacity,
             senders: 1,
             receiver_gone: false,
-            receiver: None,
+            receiver: WakerSlot::new(),
             waiting_senders: WaitList::default(),
             blocked_senders: 0,
             blocked_receiver: false,
@@ -92,8 +95,8 @@ struct State<T> {
     senders: usize,
     /// The `Receiver` was dropped.
     receiver_gone: bool,
-    /// The waker of the task in `recv`.
-    receiver: Option<Waker>,
+    /// The task in `recv`.
+    receiver: WakerSlot,
     /// Tasks waiting in `send` for room.
     waiting_senders: WaitList,
     /// Threads waiting in `blocking_send` (a `Condvar` notify is a syscall: only
@@ -112,9 +115,9 @@ impl<T> State<T> {
 }
 
 impl<T> Chan<T> {
-    /// Locks the state; a panic elsewhere never leaves it half-written.
+    /// Locks the state.
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     /// Queues `value` (the caller checked for room) and tells the receiver.
@@ -189,7 +192,7 @@ impl<T> Sender<T> {
                 .chan
                 .not_full
                 .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+                .unwrap_or_else(PoisonError::into_inner);
             state.blocked_senders -= 1;
         }
     }
@@ -246,6 +249,14 @@ impl<T> Future for Send<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        context::budgeted(cx, |cx| this.poll_send(cx))
+    }
+}
+
+impl<T> Send<'_, T> {
+    /// Queues the value if there is room, else waits in line for it.
+    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        let this = self;
         let mut state = this.chan.lock();
         let value = this.value.take().expect("Send polled after it completed");
         if state.receiver_gone {
@@ -295,17 +306,19 @@ impl<T> Receiver<T> {
 
     /// Polls for the next value: `recv` as a poll function.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let mut state = self.chan.lock();
-        if !state.queue.is_empty() {
-            return Poll::Ready(self.chan.pop(state));
-        }
-        if state.senders == 0 {
-            return Poll::Ready(None);
-        }
-        if !matches!(&state.receiver, Some(w) if w.will_wake(cx.waker())) {
-            state.receiver = Some(cx.waker().clone());
-        }
-        Poll::Pending
+        context::budgeted(cx, |cx| {
+            let mut state = self.chan.lock();
+            if !state.queue.is_empty() {
+                return Poll::Ready(self.chan.pop(state));
+            }
+            if state.senders == 0 {
+                return Poll::Ready(None);
+            }
+            let old = state.receiver.register(cx.waker());
+            drop(state);
+            drop(old);
+            Poll::Pending
+        })
     }
 
     /// Waits for the next value on a thread that is not running a loop.
@@ -328,7 +341,7 @@ impl<T> Receiver<T> {
                 .chan
                 .not_empty
                 .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+                .unwrap_or_else(PoisonError::into_inner);
             state.blocked_receiver = false;
         }
     }

@@ -138,4 +138,121 @@ mod tests {
         assert!(!state.release(), "the queue's reference goes");
         assert!(state.release(), "then the last one");
     }
+
+    /// One step of the loop's thread in the model below.
+    #[derive(Clone, Copy)]
+    enum Loop {
+        /// Step 3 pops the task (if queued) and starts polling it.
+        Start,
+        /// The poll returns `Pending` (or, if aborted, the task ends).
+        Stop,
+        /// `JoinHandle::abort`.
+        Abort,
+    }
+
+    /// Every interleaving of a few wakes from another thread with the loop's
+    /// polls and an abort, explored exhaustively: the task is never in the run
+    /// queue twice, a wake is never lost, and an aborted task always ends.
+    #[test]
+    fn every_interleaving_keeps_the_task_queued_at_most_once() {
+        use Loop::*;
+        let script = [Start, Stop, Start, Abort, Stop, Start, Stop];
+        let mut explored = 0;
+        explore(&script, 4, World::new(), &mut explored);
+        assert_eq!(
+            explored, 330,
+            "every way to place 4 wakes among 7 loop steps"
+        );
+    }
+
+    /// The task's state word plus what the model tracks beside it.
+    #[derive(Clone, Copy, Debug)]
+    struct World {
+        bits: usize,
+        /// Entries in the run queue (or the injection queue).
+        queued: usize,
+        running: bool,
+        done: bool,
+        /// A wake came since the last poll started and has not been served.
+        owed: bool,
+    }
+
+    impl World {
+        fn new() -> World {
+            // Spawned: scheduled, in the queue, one reference each for the
+            // executor, the queue and the handle.
+            let bits = State::new(3).0.into_inner();
+            World {
+                bits,
+                queued: 1,
+                running: false,
+                done: false,
+                owed: false,
+            }
+        }
+    }
+
+    fn explore(script: &[Loop], wakes: usize, world: World, explored: &mut usize) {
+        assert!(world.queued <= 1, "queued twice: {world:?}");
+        if script.is_empty() && wakes == 0 {
+            *explored += 1;
+            let lost = world.owed && !world.done && world.queued == 0 && !world.running;
+            assert!(!lost, "a wake was lost: {world:?}");
+            let aborted = world.bits & ABORTED != 0;
+            assert!(
+                !aborted || world.done || world.queued == 1,
+                "abort lost: {world:?}"
+            );
+            return;
+        }
+        if wakes > 0 {
+            let mut next = world;
+            let state = State(AtomicUsize::new(next.bits));
+            match state.wake() {
+                Wake::Schedule => next.queued += 1,
+                Wake::Marked | Wake::Nothing => {}
+            }
+            next.owed = !next.done;
+            next.bits = state.0.into_inner();
+            explore(script, wakes - 1, next, explored);
+        }
+        if let Some((&step, rest)) = script.split_first() {
+            if let Some(next) = run(step, world) {
+                explore(rest, wakes, next, explored);
+            }
+        }
+    }
+
+    /// One loop step, or `None` where it cannot happen (nothing to pop).
+    fn run(step: Loop, mut world: World) -> Option<World> {
+        let state = State(AtomicUsize::new(world.bits));
+        match step {
+            Loop::Start if world.done || world.queued == 0 => return Some(world),
+            Loop::Start => {
+                world.queued -= 1;
+                world.owed = false;
+                world.running = true;
+                if state.start_running() {
+                    state.complete();
+                    world.done = true;
+                    world.running = false;
+                }
+            }
+            Loop::Stop if !world.running => return Some(world),
+            Loop::Stop => {
+                world.running = false;
+                if state.stop_running() {
+                    world.queued += 1; // woken during its poll: back in the queue
+                }
+            }
+            Loop::Abort => {
+                state.abort();
+                if state.wake() == Wake::Schedule {
+                    world.queued += 1;
+                }
+            }
+        }
+        world.bits = state.0.into_inner();
+        Some(world)
+    }
 }
