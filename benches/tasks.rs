@@ -1,7 +1,9 @@
-//! Tasks: spawning, yielding, waking — after tokio's own `benches/rt_*.rs`.
-//! Every workload runs on both runtimes, with the same code shape.
+//! Tasks: spawning, yielding, waking — after tokio's own `benches/rt_*.rs`. Every
+//! workload runs on evloop and each single-threaded peer that can run it, with
+//! the same code shape.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use futures_util::task::LocalSpawnExt;
 
 mod common;
 
@@ -10,28 +12,98 @@ const TASKS: usize = 1_000;
 
 fn spawn_many_local(c: &mut Criterion) {
     let mut group = c.benchmark_group("spawn_many_local");
-    let rt = common::evloop();
     group.bench_function("evloop", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let handles: Vec<_> = (0..TASKS).map(|_| evloop::spawn(async {})).collect();
-                for handle in handles {
-                    handle.await.unwrap();
-                }
-            })
-        })
+        let rt = common::evloop();
+        b.iter(|| rt.block_on(spawn_and_join_evloop(TASKS)))
     });
-    let rt = common::tokio();
     group.bench_function("tokio", |b| {
+        let rt = common::tokio();
+        b.iter(|| rt.block_on(spawn_and_join_tokio(TASKS)))
+    });
+    group.bench_function("smol", |b| {
+        let ex = common::smol();
+        b.iter(|| common::smol_block_on(&ex, spawn_and_join_smol(&ex, TASKS)))
+    });
+    group.bench_function("monoio", |b| {
+        let mut rt = common::monoio();
+        b.iter(|| rt.block_on(spawn_and_join_monoio(TASKS)))
+    });
+    group.bench_function("local_pool", |b| {
+        let mut pool = common::local_pool();
         b.iter(|| {
-            rt.block_on(async {
-                let handles: Vec<_> = (0..TASKS).map(|_| tokio::spawn(async {})).collect();
-                for handle in handles {
-                    handle.await.unwrap();
-                }
-            })
+            let spawner = pool.spawner();
+            pool.run_until(spawn_and_join_local_pool(spawner, TASKS))
         })
     });
+}
+
+async fn spawn_and_join_evloop(tasks: usize) {
+    let handles: Vec<_> = (0..tasks).map(|_| evloop::spawn(async {})).collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+}
+
+async fn spawn_and_join_tokio(tasks: usize) {
+    let handles: Vec<_> = (0..tasks).map(|_| tokio::spawn(async {})).collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+}
+
+async fn spawn_and_join_smol(ex: &async_executor::LocalExecutor<'static>, tasks: usize) {
+    let handles: Vec<_> = (0..tasks).map(|_| ex.spawn(async {})).collect();
+    for handle in handles {
+        handle.await;
+    }
+}
+
+async fn spawn_and_join_monoio(tasks: usize) {
+    let handles: Vec<_> = (0..tasks).map(|_| monoio::spawn(async {})).collect();
+    for handle in handles {
+        handle.await;
+    }
+}
+
+async fn spawn_and_join_local_pool(spawner: futures_executor::LocalSpawner, tasks: usize) {
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| spawner.spawn_local_with_handle(async {}).unwrap())
+        .collect();
+    for handle in handles {
+        handle.await;
+    }
+}
+
+/// ns per task from a thousand to a million tasks: spawn them all, then join them.
+fn spawn_scaling(c: &mut Criterion) {
+    let mut group = c.benchmark_group("spawn_scaling");
+    group.sample_size(10);
+    for tasks in [1_000, 10_000, 100_000, 1_000_000] {
+        group.throughput(Throughput::Elements(tasks as u64));
+        group.bench_with_input(BenchmarkId::new("evloop", tasks), &tasks, |b, &n| {
+            let rt = common::evloop();
+            b.iter(|| rt.block_on(spawn_and_join_evloop(n)))
+        });
+        group.bench_with_input(BenchmarkId::new("tokio", tasks), &tasks, |b, &n| {
+            let rt = common::tokio();
+            b.iter(|| rt.block_on(spawn_and_join_tokio(n)))
+        });
+        group.bench_with_input(BenchmarkId::new("smol", tasks), &tasks, |b, &n| {
+            let ex = common::smol();
+            b.iter(|| common::smol_block_on(&ex, spawn_and_join_smol(&ex, n)))
+        });
+        group.bench_with_input(BenchmarkId::new("monoio", tasks), &tasks, |b, &n| {
+            let mut rt = common::monoio();
+            b.iter(|| rt.block_on(spawn_and_join_monoio(n)))
+        });
+        group.bench_with_input(BenchmarkId::new("local_pool", tasks), &tasks, |b, &n| {
+            let mut pool = common::local_pool();
+            b.iter(|| {
+                let spawner = pool.spawner();
+                pool.run_until(spawn_and_join_local_pool(spawner, n))
+            })
+        });
+    }
 }
 
 fn spawn_many_remote(c: &mut Criterion) {
@@ -62,15 +134,17 @@ fn spawn_many_remote(c: &mut Criterion) {
     });
 }
 
+/// Tasks and yields per task in `yield_many`.
+const YIELDERS: usize = 200;
+const YIELDS: usize = 1_000;
+
 fn yield_many(c: &mut Criterion) {
-    const TASKS: usize = 200;
-    const YIELDS: usize = 1_000;
     let mut group = c.benchmark_group("yield_many");
-    let rt = common::evloop();
     group.bench_function("evloop", |b| {
+        let rt = common::evloop();
         b.iter(|| {
             rt.block_on(async {
-                let handles: Vec<_> = (0..TASKS)
+                let handles: Vec<_> = (0..YIELDERS)
                     .map(|_| {
                         evloop::spawn(async {
                             for _ in 0..YIELDS {
@@ -85,11 +159,11 @@ fn yield_many(c: &mut Criterion) {
             })
         })
     });
-    let rt = common::tokio();
     group.bench_function("tokio", |b| {
+        let rt = common::tokio();
         b.iter(|| {
             rt.block_on(async {
-                let handles: Vec<_> = (0..TASKS)
+                let handles: Vec<_> = (0..YIELDERS)
                     .map(|_| {
                         tokio::spawn(async {
                             for _ in 0..YIELDS {
@@ -104,12 +178,71 @@ fn yield_many(c: &mut Criterion) {
             })
         })
     });
+    group.bench_function("smol", |b| {
+        let ex = common::smol();
+        b.iter(|| {
+            common::smol_block_on(&ex, async {
+                let handles: Vec<_> = (0..YIELDERS)
+                    .map(|_| {
+                        ex.spawn(async {
+                            for _ in 0..YIELDS {
+                                futures_lite::future::yield_now().await;
+                            }
+                        })
+                    })
+                    .collect();
+                for handle in handles {
+                    handle.await;
+                }
+            })
+        })
+    });
+    group.bench_function("monoio", |b| {
+        let mut rt = common::monoio();
+        b.iter(|| {
+            rt.block_on(async {
+                let handles: Vec<_> = (0..YIELDERS)
+                    .map(|_| {
+                        monoio::spawn(async {
+                            for _ in 0..YIELDS {
+                                common::yield_now().await;
+                            }
+                        })
+                    })
+                    .collect();
+                for handle in handles {
+                    handle.await;
+                }
+            })
+        })
+    });
+    group.bench_function("local_pool", |b| {
+        let mut pool = common::local_pool();
+        b.iter(|| {
+            let spawner = pool.spawner();
+            pool.run_until(async move {
+                let handles: Vec<_> = (0..YIELDERS)
+                    .map(|_| {
+                        let task = async {
+                            for _ in 0..YIELDS {
+                                common::yield_now().await;
+                            }
+                        };
+                        spawner.spawn_local_with_handle(task).unwrap()
+                    })
+                    .collect();
+                for handle in handles {
+                    handle.await;
+                }
+            })
+        })
+    });
 }
 
 fn ping_pong(c: &mut Criterion) {
     let mut group = c.benchmark_group("ping_pong");
-    let rt = common::evloop();
     group.bench_function("evloop", |b| {
+        let rt = common::evloop();
         b.iter(|| {
             rt.block_on(async {
                 let pairs: Vec<_> = (0..TASKS)
@@ -132,8 +265,8 @@ fn ping_pong(c: &mut Criterion) {
             })
         })
     });
-    let rt = common::tokio();
     group.bench_function("tokio", |b| {
+        let rt = common::tokio();
         b.iter(|| {
             rt.block_on(async {
                 let pairs: Vec<_> = (0..TASKS)
@@ -152,6 +285,57 @@ fn ping_pong(c: &mut Criterion) {
                     .collect();
                 for pair in pairs {
                     pair.await.unwrap();
+                }
+            })
+        })
+    });
+    // The peers without a oneshot of their own use the futures crate's.
+    group.bench_function("smol", |b| {
+        let ex = std::rc::Rc::new(common::smol());
+        b.iter(|| {
+            common::smol_block_on(&ex, async {
+                let pairs: Vec<_> = (0..TASKS)
+                    .map(|_| {
+                        let inner = ex.clone();
+                        ex.spawn(async move {
+                            let (ping_tx, ping_rx) = futures_channel::oneshot::channel();
+                            let (pong_tx, pong_rx) = futures_channel::oneshot::channel();
+                            inner.spawn(async move {
+                                ping_rx.await.unwrap();
+                                pong_tx.send(()).unwrap();
+                            })
+                            .detach();
+                            ping_tx.send(()).unwrap();
+                            pong_rx.await.unwrap();
+                        })
+                    })
+                    .collect();
+                for pair in pairs {
+                    pair.await;
+                }
+            })
+        })
+    });
+    group.bench_function("monoio", |b| {
+        let mut rt = common::monoio();
+        b.iter(|| {
+            rt.block_on(async {
+                let pairs: Vec<_> = (0..TASKS)
+                    .map(|_| {
+                        monoio::spawn(async {
+                            let (ping_tx, ping_rx) = futures_channel::oneshot::channel();
+                            let (pong_tx, pong_rx) = futures_channel::oneshot::channel();
+                            monoio::spawn(async move {
+                                ping_rx.await.unwrap();
+                                pong_tx.send(()).unwrap();
+                            });
+                            ping_tx.send(()).unwrap();
+                            pong_rx.await.unwrap();
+                        })
+                    })
+                    .collect();
+                for pair in pairs {
+                    pair.await;
                 }
             })
         })
@@ -176,10 +360,35 @@ fn tokio_link(done: tokio::sync::oneshot::Sender<()>, left: usize) {
     }
 }
 
+/// The same for monoio.
+fn monoio_link(done: futures_channel::oneshot::Sender<()>, left: usize) {
+    if left == 0 {
+        done.send(()).unwrap();
+    } else {
+        monoio::spawn(async move { monoio_link(done, left - 1) });
+    }
+}
+
+/// The same for `LocalPool`.
+fn local_pool_link(
+    spawner: futures_executor::LocalSpawner,
+    done: futures_channel::oneshot::Sender<()>,
+    left: usize,
+) {
+    if left == 0 {
+        done.send(()).unwrap();
+    } else {
+        let next = spawner.clone();
+        spawner
+            .spawn_local(async move { local_pool_link(next, done, left - 1) })
+            .unwrap();
+    }
+}
+
 fn chained_spawn(c: &mut Criterion) {
     let mut group = c.benchmark_group("chained_spawn");
-    let rt = common::evloop();
     group.bench_function("evloop", |b| {
+        let rt = common::evloop();
         b.iter(|| {
             rt.block_on(async {
                 let (done_tx, done_rx) = evloop::sync::oneshot::channel();
@@ -188,8 +397,8 @@ fn chained_spawn(c: &mut Criterion) {
             })
         })
     });
-    let rt = common::tokio();
     group.bench_function("tokio", |b| {
+        let rt = common::tokio();
         b.iter(|| {
             rt.block_on(async {
                 let (done_tx, done_rx) = tokio::sync::oneshot::channel();
@@ -198,11 +407,29 @@ fn chained_spawn(c: &mut Criterion) {
             })
         })
     });
+    group.bench_function("monoio", |b| {
+        let mut rt = common::monoio();
+        b.iter(|| {
+            rt.block_on(async {
+                let (done_tx, done_rx) = futures_channel::oneshot::channel();
+                monoio::spawn(async move { monoio_link(done_tx, TASKS) });
+                done_rx.await.unwrap();
+            })
+        })
+    });
+    group.bench_function("local_pool", |b| {
+        let mut pool = common::local_pool();
+        b.iter(|| {
+            let (done_tx, done_rx) = futures_channel::oneshot::channel();
+            local_pool_link(pool.spawner(), done_tx, TASKS);
+            pool.run_until(done_rx).unwrap();
+        })
+    });
 }
 
 criterion_group! {
     name = benches;
     config = common::config();
-    targets = spawn_many_local, spawn_many_remote, yield_many, ping_pong, chained_spawn
+    targets = spawn_many_local, spawn_scaling, spawn_many_remote, yield_many, ping_pong, chained_spawn
 }
 criterion_main!(benches);

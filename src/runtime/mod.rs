@@ -139,7 +139,7 @@ impl Runtime {
         let mut cx = Context::from_waker(&waker);
         self.main.woken.store(true, Ordering::Release);
         loop {
-            if self.main.woken.swap(false, Ordering::AcqRel) {
+            if self.main.take_woken() {
                 let poll = context::with_budget(|| future.as_mut().poll(&mut cx));
                 if let Poll::Ready(output) = poll {
                     return output;
@@ -357,9 +357,17 @@ struct MainWaker {
     /// Set by a wake; taken by `block_on` before it polls the future.
     woken: AtomicBool,
     /// The executor whose thread may skip the nudge.
-    owner: usize,
+    owner: u32,
     /// How to nudge the loop from another thread.
     injector: Weak<Injector>,
+}
+
+impl MainWaker {
+    /// Whether the main future was woken since the last call, clearing the flag.
+    /// Loads before it swaps: most turns it was not, and a swap is a locked op.
+    fn take_woken(&self) -> bool {
+        self.woken.load(Ordering::Acquire) && self.woken.swap(false, Ordering::AcqRel)
+    }
 }
 
 impl Wake for MainWaker {

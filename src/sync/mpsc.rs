@@ -110,7 +110,7 @@ impl<T> State<T> {
     /// Whether a value fits.
     fn has_room(&self) -> bool {
         self.capacity
-            .map_or(true, |capacity| self.queue.len() < capacity)
+            .is_none_or(|capacity| self.queue.len() < capacity)
     }
 }
 

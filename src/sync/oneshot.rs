@@ -123,7 +123,7 @@ impl<T> Sender<T> {
     pub fn is_closed(&self) -> bool {
         self.shared
             .as_ref()
-            .map_or(true, |shared| shared.lock().receiver_gone)
+            .is_none_or(|shared| shared.lock().receiver_gone)
     }
 }
 

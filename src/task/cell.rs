@@ -4,25 +4,20 @@
 //! any thread share a pointer to the cell, and safe Rust cannot say "other threads
 //! may touch this word, but only the loop's thread the rest". The rules below do.
 //!
-//! ```text
-//!   Cell<F, S> ─┬─ Header ─┬─ state   flags and a reference count (state.rs)
-//!               │          ├─ vtable  the functions that know the future's type
-//!               │          └─ Meta    id, spawn site, name, joiner: loop thread only
-//!               ├─ S         the way back to a run queue (the executor's Schedule)
-//!               └─ Stage<F>  the future, then its output, then nothing
-//! ```
+//! A `Cell<F, S>` holds a `Header` — `shared` (references, and what other threads set:
+//! `state.rs`), `vtable` (function pointers that know `F`: the executor polls a task
+//! of any future type through them, as `Waker` calls ours) and `Meta` (flags, id…:
+//! loop thread only) — then `S`, the way back to a run queue, and the stage: the
+//! future, its output, then nothing. **The rules** each `SAFETY` comment names:
 //!
-//! A *vtable* is a table of function pointers: `Waker` calls ours to clone, wake and
-//! drop; the executor calls the cell's to poll and end a task of any future type.
-//! **The rules** each `SAFETY` comment names:
-//!
-//! 1. *Counted*: each `Task`, `RemoteTask` and `Waker` holds one reference, counted
-//!    in the state word; whoever lets go of the last one frees the cell.
+//! 1. *Counted*: the loop counts its references (`Task`s: the executor's, the run
+//!    queue's, a `JoinHandle`'s) in `Meta`; together they hold one in the shared word,
+//!    as each `Waker` and `RemoteTask` does. The last one to go frees the cell.
 //! 2. *One thread for the contents*: the stage and `Meta` are touched only through a
-//!    `Task` (`!Send`, made only on the loop's thread). A `RemoteTask` crosses threads
-//!    and touches only the state word.
+//!    `Task` (`!Send`, made only on the loop's thread). A `Waker` or `RemoteTask`
+//!    touches only the shared word and `Meta::owner`, written before it is shared.
 //! 3. *Emptied first*: the loop's thread drops the future, output and joiner before
-//!    the executor and `JoinHandle` let go: the last reference drops nothing `!Send`.
+//!    it lets go of its references: the last reference drops nothing `!Send`.
 //! 4. *Typed once*: the vtable is made for the cell's own `F` and `S`, and the output
 //!    is read only as the type the vtable names.
 //! 5. *Pinned*: a cell never moves until it is freed, so its future stays pinned.
@@ -30,18 +25,19 @@
 
 use std::any::TypeId;
 use std::cell::UnsafeCell;
+use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use super::state::{State, Wake};
+use super::state::Shared;
 use super::{JoinError, Meta, Schedule, TaskFuture};
 
 /// The part of a cell that does not depend on its types; a `Task` derefs to it.
 pub(crate) struct Header {
-    pub(crate) state: State,
+    pub(crate) shared: Shared,
     vtable: &'static Vtable,
     pub(crate) meta: Meta,
 }
@@ -59,14 +55,12 @@ enum Stage<F: TaskFuture> {
     Output(Result<F::Output, JoinError>),
     Empty,
 }
-
-/// How `Vtable::end` ends a stage: cancel the future, drop or take the output.
+/// How `Vtable::end` ends a stage: cancel the future, drop or take out the output.
 enum End {
     Cancel(JoinError),
     Drop,
     Take(*mut ()),
 }
-
 /// The functions made for one cell type (rule 4), and the type of its output.
 struct Vtable {
     poll: unsafe fn(NonNull<Header>) -> Poll<()>,
@@ -76,17 +70,15 @@ struct Vtable {
     output: fn() -> TypeId,
 }
 
-/// A reference on the loop's thread (the executor's, a queue's, a `JoinHandle`'s).
-pub(crate) struct Task(NonNull<Header>); // `!Send`, as `NonNull` is: rule 2
-
-/// A reference that may cross threads: a wake on its way to the loop, an abort.
-pub(crate) struct RemoteTask(Task);
-
-// SAFETY: a `RemoteTask` touches only its task's atomic state word (rule 2).
-unsafe impl Send for RemoteTask {}
+/// A reference on the loop's thread; `!Send`, as `NonNull` is (rule 2).
+pub(crate) struct Task(NonNull<Header>);
+/// A reference that may cross threads (a wake on its way, an abort): a task's `Waker`.
+pub(crate) struct RemoteTask(Waker);
+/// A task being woken, lent to its executor's `Schedule`.
+pub(crate) struct Woken<'a>(NonNull<Header>, PhantomData<&'a Waker>);
 
 impl Task {
-    /// A scheduled task: references for the executor, the run queue, the `JoinHandle`.
+    /// A scheduled task; three references: the executor's, the queue's, the handle's.
     pub(crate) fn new<F: TaskFuture, S: Schedule>(future: F, sched: S, meta: Meta) -> [Task; 3] {
         let vtable = &Vtable {
             poll: poll::<F, S>,
@@ -95,21 +87,21 @@ impl Task {
             free: free::<F, S>,
             output: TypeId::of::<F::Output>,
         };
-        let cell = Box::new(Cell {
+        meta.refs.set(3);
+        let cell = Box::leak(Box::new(Cell {
             header: Header {
-                state: State::new(3),
+                shared: Shared::new(),
                 vtable,
                 meta,
             },
             scheduler: sched,
             stage: UnsafeCell::new(Stage::Future(future)),
-        });
-        let header = NonNull::from(Box::leak(cell)).cast();
+        }));
+        let header = NonNull::from(cell).cast(); // one pointer, copied: no reborrows
         [(); 3].map(|()| Task(header))
     }
 
-    /// Polls the future once: `Ready` if it returned (its output is stored). A panic
-    /// passes through: the executor catches it and cancels the task with it.
+    /// Polls the future once: `Ready` once it returned; a panic passes through.
     pub(crate) fn poll(&self) -> Poll<()> {
         // SAFETY: loop thread (rule 2); the vtable is this cell's (rule 4).
         unsafe { (self.vtable.poll)(self.0) }
@@ -139,20 +131,12 @@ impl Task {
 
     /// A reference that may cross threads, to abort the task from anywhere.
     pub(crate) fn remote(&self) -> RemoteTask {
-        RemoteTask(self.clone())
-    }
-}
-
-impl Clone for Task {
-    fn clone(&self) -> Task {
-        self.state.add_ref();
-        Task(self.0)
+        remote(self.0, &self.shared)
     }
 }
 
 impl std::ops::Deref for Task {
     type Target = Header;
-
     fn deref(&self) -> &Header {
         // SAFETY: our reference keeps the cell alive; `Task` is `!Send` (rules 1, 2).
         unsafe { self.0.as_ref() }
@@ -161,35 +145,61 @@ impl std::ops::Deref for Task {
 
 impl Drop for Task {
     fn drop(&mut self) {
-        // SAFETY: we give up our own reference (rule 1).
-        unsafe { release(self.0) }
+        self.meta.refs.set(self.meta.refs.get() - 1);
+        if self.meta.refs.get() == 0 {
+            // SAFETY: the loop's last reference gives up their one in the shared word.
+            unsafe { release(self.0) }
+        }
+    }
+}
+
+impl Woken<'_> {
+    /// The executor the task belongs to (rule 2: readable anywhere).
+    pub(crate) fn owner(&self) -> u32 {
+        // SAFETY: the waker that lent us holds a reference (rule 1).
+        unsafe { self.0.as_ref() }.meta.owner
+    }
+
+    /// The task, on the thread that drives executor `owner`; panics if it is not the
+    /// task's own (rule 2's check). If the loop held none, it takes a reference again.
+    pub(crate) fn into_local(self, owner: u32) -> Task {
+        assert_eq!(self.owner(), owner, "a task woken into another runtime");
+        let task = Task(self.0);
+        if task.meta.refs.replace(task.meta.refs.get() + 1) == 0 {
+            task.shared.add_ref();
+        }
+        task
+    }
+
+    /// From another thread: the task to send to the loop, unless a wake is on its way.
+    pub(crate) fn into_remote(self) -> Option<RemoteTask> {
+        // SAFETY: the waker that lent us holds a reference (rule 1).
+        let shared = unsafe { &self.0.as_ref().shared };
+        shared.send().then(|| remote(self.0, shared))
     }
 }
 
 impl RemoteTask {
-    /// A `Task` again, on executor `owner`'s thread; panics if it is not its (rule 2).
-    pub(crate) fn into_local(self, owner: usize) -> Task {
-        let task = self.0; // `meta.owner` is set once, before the cell is shared
-        assert_eq!(task.meta.owner, owner, "woken into another runtime");
-        task
+    /// Back home: see [`Woken::into_local`].
+    pub(crate) fn into_local(self, owner: u32) -> Task {
+        // SAFETY: our waker is one of this task's (rule 1).
+        Woken(unsafe { header(self.0.data()) }, PhantomData).into_local(owner)
     }
 
     /// Sets `ABORTED` and wakes the task: the loop drops its future when it comes round.
     pub(crate) fn abort(&self) {
-        self.0.state.abort();
-        // SAFETY: our reference keeps the cell alive (rule 1), as a waker's would.
-        unsafe { wake_by_ref(self.0 .0.as_ptr().cast()) };
+        // SAFETY: our waker is one of this task's (rule 1).
+        unsafe { header(self.0.data()).as_ref() }.shared.abort();
+        self.0.wake_by_ref();
     }
 }
 
-/// Gives up one reference, and frees the cell if it was the last (rule 1).
+/// Gives up one reference in the shared word, and frees the cell if it was the last.
 unsafe fn release(header: NonNull<Header>) {
-    // SAFETY: the caller owns the reference it gives up (rule 1); if it was the last,
-    // nobody else can reach the cell, and rule 3 emptied what is not `Send`.
+    // SAFETY: the caller's own reference (rule 1); rule 3 emptied what is not `Send`.
     unsafe {
-        let vtable = header.as_ref().vtable;
-        if header.as_ref().state.release() {
-            (vtable.free)(header);
+        if header.as_ref().shared.release() {
+            (header.as_ref().vtable.free)(header);
         }
     }
 }
@@ -197,8 +207,7 @@ unsafe fn release(header: NonNull<Header>) {
 /// Replaces the stage, dropping the old one in place (rule 5) and catching a panic
 /// from its destructor, so that one bad destructor cannot take the loop down.
 unsafe fn set_stage<F: TaskFuture>(stage: *mut Stage<F>, new: Stage<F>) {
-    // SAFETY: the caller has the stage to itself (rule 2); `write` fills it without
-    // dropping twice, even after a destructor that panicked halfway.
+    // SAFETY: the stage is ours (rule 2); `write` never drops twice, even after a panic.
     unsafe {
         let _ = catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(stage)));
         ptr::write(stage, new);
@@ -206,16 +215,13 @@ unsafe fn set_stage<F: TaskFuture>(stage: *mut Stage<F>, new: Stage<F>) {
 }
 
 unsafe fn poll<F: TaskFuture, S: Schedule>(header: NonNull<Header>) -> Poll<()> {
-    // SAFETY: rules 1, 2, 4 and 5: `F` and `S` are the cell's, it is alive, nothing
-    // else reads the stage while we poll, and it never moves. The waker lent to the
-    // poll owns no reference, so it is never dropped.
+    // SAFETY: rules 1, 2, 4, 5. The waker lent to the poll owns no reference: never dropped.
     unsafe {
         let stage = header.cast::<Cell<F, S>>().as_ref().stage.get();
         let Stage::Future(future) = &mut *stage else {
             return Poll::Ready(());
         };
-        let raw = RawWaker::new(header.as_ptr().cast(), &WAKER);
-        let waker = ManuallyDrop::new(Waker::from_raw(raw));
+        let waker = ManuallyDrop::new(waker(header));
         let mut cx = Context::from_waker(&waker);
         let Poll::Ready(output) = Pin::new_unchecked(future).poll_task(&mut cx) else {
             return Poll::Pending;
@@ -226,8 +232,7 @@ unsafe fn poll<F: TaskFuture, S: Schedule>(header: NonNull<Header>) -> Poll<()> 
 }
 
 unsafe fn end<F: TaskFuture, S: Schedule>(header: NonNull<Header>, end: End) {
-    // SAFETY: as in `poll`. An output is not pinned, so it may move out, and
-    // `into` points at an `Option` of its type (rule 4).
+    // SAFETY: as in `poll`; an output is not pinned, and `into` has its type (rule 4).
     unsafe {
         let stage = header.cast::<Cell<F, S>>().as_ref().stage.get();
         match (&*stage, end) {
@@ -244,54 +249,52 @@ unsafe fn end<F: TaskFuture, S: Schedule>(header: NonNull<Header>, end: End) {
 }
 
 unsafe fn schedule<F: TaskFuture, S: Schedule>(header: NonNull<Header>) {
-    // SAFETY: rule 4; the caller hands over the reference the run queue will hold.
+    // SAFETY: rule 4; the waking waker's reference keeps the cell alive meanwhile.
     let scheduler = unsafe { &header.cast::<Cell<F, S>>().as_ref().scheduler };
-    scheduler.schedule(RemoteTask(Task(header)));
+    scheduler.schedule(Woken(header, PhantomData));
 }
-
 unsafe fn free<F: TaskFuture, S: Schedule>(header: NonNull<Header>) {
     // SAFETY: the last reference is gone (rule 1); the cell came from `Box::leak`.
     drop(unsafe { Box::from_raw(header.cast::<Cell<F, S>>().as_ptr()) });
 }
 
-/// The waker's vtable: each `Waker` of a task is a counted pointer to its cell.
-static WAKER: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
+/// The waker's vtable: a `Waker` is a counted pointer to its task's cell; a wake hands
+/// the task to its executor's `Schedule` (`executor.rs`).
+static WAKER: RawWakerVTable = RawWakerVTable::new(
+    |ptr| {
+        // SAFETY: `Waker::clone` calls this on a live waker (rule 1).
+        unsafe { header(ptr).as_ref() }.shared.add_ref();
+        RawWaker::new(ptr, &WAKER)
+    },
+    |ptr| {
+        // SAFETY: `Waker::wake` calls this on a live waker, whose reference it gives up.
+        unsafe {
+            wake_by_ref(ptr);
+            release(header(ptr));
+        }
+    },
+    wake_by_ref,
+    // SAFETY: `Waker::drop` calls this; the waker's reference is given up (rule 1).
+    |ptr| unsafe { release(header(ptr)) },
+);
 
+/// A new reference to the task behind `header`, whose shared word is `shared`.
+fn remote(header: NonNull<Header>, shared: &Shared) -> RemoteTask {
+    shared.add_ref();
+    // SAFETY: the reference just added is the new waker's (rule 1).
+    RemoteTask(unsafe { waker(header) })
+}
+/// A waker for the task behind `header`, owning a reference the caller gives it.
+unsafe fn waker(header: NonNull<Header>) -> Waker {
+    // SAFETY: `WAKER` keeps the `RawWaker` contract for a cell's pointer.
+    unsafe { Waker::from_raw(RawWaker::new(header.as_ptr().cast(), &WAKER)) }
+}
 /// The header behind a live waker's pointer, which holds a reference (rule 1).
 unsafe fn header(ptr: *const ()) -> NonNull<Header> {
     // SAFETY: the caller passes a live waker's pointer, never null.
     unsafe { NonNull::new_unchecked(ptr.cast_mut()).cast() }
 }
-
-unsafe fn clone_waker(ptr: *const ()) -> RawWaker {
-    // SAFETY: `Waker::clone` calls this on a live waker.
-    unsafe { header(ptr).as_ref() }.state.add_ref();
-    RawWaker::new(ptr, &WAKER)
-}
-
-unsafe fn wake(ptr: *const ()) {
-    // SAFETY: `Waker::wake` calls this on a live waker, which it consumes.
-    unsafe {
-        wake_by_ref(ptr);
-        drop_waker(ptr);
-    }
-}
-
-/// The wake. The state word decides (`State::wake`): a task queued already or
-/// over needs nothing; a running one is only marked, and its executor queues it
-/// when the poll returns; an idle one gains a reference and goes to its executor.
 unsafe fn wake_by_ref(ptr: *const ()) {
-    // SAFETY: called on a live waker, or by the holder of a reference (rule 1); the
-    // reference `State::wake` adds goes with the task to its queue.
-    unsafe {
-        let header = header(ptr);
-        if header.as_ref().state.wake() == Wake::Schedule {
-            (header.as_ref().vtable.schedule)(header);
-        }
-    }
-}
-
-unsafe fn drop_waker(ptr: *const ()) {
-    // SAFETY: `Waker::drop` calls this; the waker's reference is given up (rule 1).
-    unsafe { release(header(ptr)) }
+    // SAFETY: called on a live waker, or by the holder of a reference (rule 1).
+    unsafe { (header(ptr).as_ref().vtable.schedule)(header(ptr)) }
 }

@@ -17,19 +17,18 @@
 //! how the runtime drops every task's future when it is dropped, and lists them.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::mem;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Poll, Waker};
 
 use slab::Slab;
 
-use super::{
-    JoinError, JoinHandle, Joiner, Meta, RemoteTask, Schedule, Task, TaskFuture, TaskName,
-};
+use super::state::{Flags, Wake};
+use super::{JoinError, JoinHandle, Joiner, Meta, RemoteTask, Schedule, Task, TaskFuture, Woken};
 use crate::context;
 use crate::lock::lock;
 
@@ -40,7 +39,9 @@ pub(crate) type RemoteSpawn = Box<dyn FnOnce(&Executor) + Send>;
 /// Task storage and the run queue of one runtime.
 pub(crate) struct Executor {
     /// Every task that has not ended: the executor's own reference to each.
-    tasks: RefCell<Slab<Task>>,
+    tasks: RefCell<Slab<Listed>>,
+    /// The names of the tasks that have one, by id.
+    names: RefCell<HashMap<u64, Box<str>>>,
     /// Tasks ready to be polled, oldest wake first.
     queue: RefCell<VecDeque<Task>>,
     /// The way in from other threads.
@@ -49,6 +50,18 @@ pub(crate) struct Executor {
     injected: RefCell<Injected>,
     /// Set when the runtime shuts down: a task spawned after that ends at once.
     closed: Cell<bool>,
+    /// Counts the turns' step 3 (modulo 2¹⁶), so each task runs at most once per turn.
+    turn: Cell<u16>,
+    /// Which executor this is: unique in the process, never reused.
+    owner: u32,
+}
+
+/// A task in the executor's list, and what the executor counts of it.
+struct Listed {
+    /// The executor's own reference.
+    task: Task,
+    /// How many times it was polled.
+    polls: u32,
 }
 
 /// The executor of the runtime this thread drives, if any.
@@ -61,25 +74,22 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Executor) -> R) -> Option<R> {
     current().map(|executor| f(&executor))
 }
 
-/// How a waker finds its executor: the executor's injection queue, held weakly, so
-/// that a waker kept after the runtime is gone holds none of its memory or
-/// descriptors (waking it then does nothing).
-struct Scheduler(Weak<Injector>);
+/// How a waker finds its executor. Zero-sized: a task holds no reference to its
+/// runtime, so a waker kept after the runtime is gone holds none of its memory or
+/// descriptors, and waking it then does nothing.
+struct Scheduler;
 
 impl Schedule for Scheduler {
-    fn schedule(&self, task: RemoteTask) {
-        let owner = self.0.as_ptr() as usize;
+    fn schedule(&self, task: Woken<'_>) {
+        let owner = task.owner();
         match current() {
-            // On the loop's own thread: onto the run queue, no lock and no syscall.
-            Some(executor) if executor.owner() == owner => {
-                executor
-                    .queue
-                    .borrow_mut()
-                    .push_back(task.into_local(owner));
-            }
-            // Anywhere else: through the injection queue, which wakes the loop.
+            // On the loop's own thread: onto the run queue — no lock, no syscall, not
+            // even an atomic operation.
+            Some(executor) if executor.owner == owner => executor.wake(task.into_local(owner)),
+            // Anywhere else: through the runtime's injection queue, which wakes the
+            // loop (unless a wake from another thread is on its way already).
             _ => {
-                if let Some(injector) = self.0.upgrade() {
+                if let (Some(task), Some(injector)) = (task.into_remote(), find_injector(owner)) {
                     injector.push_wake(task);
                 }
             }
@@ -87,23 +97,42 @@ impl Schedule for Scheduler {
     }
 }
 
+/// The injection queue of every live runtime, by executor id: how a wake on another
+/// thread finds its task's runtime. Held weakly; an entry goes when its runtime does.
+static INJECTORS: Mutex<BTreeMap<u32, Weak<Injector>>> = Mutex::new(BTreeMap::new());
+
+/// The injection queue of executor `owner`, if its runtime is alive.
+fn find_injector(owner: u32) -> Option<Arc<Injector>> {
+    lock(&INJECTORS).get(&owner).and_then(Weak::upgrade)
+}
+
 impl Executor {
     /// An empty executor. `unpark` must interrupt the loop's wait for I/O; other
     /// threads call it after they push a wake or a spawn.
     pub(crate) fn new(unpark: Waker) -> Rc<Executor> {
+        static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
+        let owner = NEXT_OWNER.fetch_add(1, Ordering::Relaxed);
+        assert!(
+            owner != 0,
+            "more than 4 billion runtimes made in one process"
+        );
+        let injector = Arc::new(Injector::new(unpark));
+        lock(&INJECTORS).insert(owner, Arc::downgrade(&injector));
         Rc::new(Executor {
             tasks: RefCell::new(Slab::new()),
+            names: RefCell::new(HashMap::new()),
             queue: RefCell::new(VecDeque::new()),
-            injector: Arc::new(Injector::new(unpark)),
+            injector,
             injected: RefCell::new(Injected::default()),
             closed: Cell::new(false),
+            turn: Cell::new(0),
+            owner,
         })
     }
 
-    /// Which executor this is: the address of its injection queue, which lives as
-    /// long as any waker of its tasks can reach it.
-    pub(crate) fn owner(&self) -> usize {
-        Arc::as_ptr(&self.injector) as usize
+    /// Which executor this is: unique in the process.
+    pub(crate) fn owner(&self) -> u32 {
+        self.owner
     }
 
     /// The injection queue, for handles that spawn from other threads.
@@ -134,15 +163,18 @@ impl Executor {
         deliver: impl FnOnce(Result<F::Output, JoinError>) + 'static,
     ) -> RemoteTask {
         let reader = self.insert(future, id, location, None);
-        let (joiner, remote) = (reader.clone(), reader.remote());
+        let (slot, remote) = (reader.meta.slot.get() as usize, reader.remote());
         let call = move || {
             let output = reader.take_output::<F::Output>();
             deliver(output.expect("an ended task holds its output"));
         };
-        if joiner.state.is_complete() {
-            call(); // the runtime is shutting down: the task ended at once
-        } else {
-            joiner.meta.joiner.set(Some(Joiner::Call(Box::new(call))));
+        match self.tasks.borrow().get(slot) {
+            Some(listed) => listed
+                .task
+                .meta
+                .joiner
+                .set(Some(Joiner::Call(Box::new(call)))),
+            None => call(), // the runtime is shutting down: the task ended at once
         }
         remote
     }
@@ -159,18 +191,19 @@ impl Executor {
         let meta = Meta {
             id,
             location,
-            name: name.map(|name| Box::new(TaskName(name.to_owned()))),
-            owner: self.owner(),
+            owner: self.owner,
             joiner: Cell::new(None),
+            refs: Cell::new(0),
             slot: Cell::new(0),
-            polls: Cell::new(0),
+            turn: Cell::new(0),
+            flags: Flags::new(),
         };
-        let scheduler = Scheduler(Arc::downgrade(&self.injector));
-        let [task, queued, reader] = Task::new(future, scheduler, meta);
+        let [task, queued, reader] = Task::new(future, Scheduler, meta);
         if self.closed.get() {
             // Spawned while the runtime shuts down: it ends at once, never polled.
             task.cancel(JoinError::cancelled(id, "its runtime was shutting down"));
-            task.state.complete(); // the reader keeps the error
+            task.meta.flags.complete(); // the reader keeps the error
+            drop(queued);
             return reader;
         }
         let mut tasks = self.tasks.borrow_mut();
@@ -178,8 +211,11 @@ impl Executor {
         task.meta
             .slot
             .set(u32::try_from(entry.key()).expect("4 billion tasks at once"));
-        entry.insert(task);
+        entry.insert(Listed { task, polls: 0 });
         drop(tasks);
+        if let Some(name) = name {
+            self.names.borrow_mut().insert(id, name.into());
+        }
         self.queue.borrow_mut().push_back(queued);
         reader
     }
@@ -195,39 +231,59 @@ impl Executor {
         let mut injected = self.injected.take();
         self.injector.take(&mut injected);
         let owner = self.owner();
-        let woken = injected.wakes.drain(..).map(|task| task.into_local(owner));
-        self.queue.borrow_mut().extend(woken);
+        for task in injected.wakes.drain(..) {
+            let task = task.into_local(owner);
+            task.shared.arrived(); // a later wake from another thread sends it again
+            self.wake(task);
+        }
         for spawn in injected.spawns.drain(..) {
             spawn(self);
         }
         *self.injected.borrow_mut() = injected;
     }
 
-    /// Step 3: polls the tasks that are ready now, oldest wake first, each once and
-    /// at most `max_polls` of them. A task woken from here on runs next turn.
+    /// Step 3: polls ready tasks, oldest wake first, at most `max_polls` of them and
+    /// each at most once: the turn ends at a task polled in it already (one that
+    /// yielded goes to the back of the queue, so every other ready task ran first).
     /// Returns how many were polled.
     pub(crate) fn run_ready(&self, max_polls: usize) -> usize {
-        let ready = self.queue.borrow().len().min(max_polls);
-        for _ in 0..ready {
-            let task = self.queue.borrow_mut().pop_front();
-            self.poll_task(task.expect("the queue held `ready` tasks"));
+        let turn = self.turn.get().wrapping_add(1);
+        self.turn.set(turn);
+        let mut polled = 0;
+        while polled < max_polls {
+            let Some(task) = self.queue.borrow_mut().pop_front() else {
+                break;
+            };
+            if task.meta.turn.replace(turn) == turn {
+                // Polled this turn already (it yielded, say): it goes first next turn.
+                self.queue.borrow_mut().push_front(task);
+                break;
+            }
+            self.poll_task(task);
+            polled += 1;
         }
-        ready
+        polled
     }
 
     /// Polls one task (or, if it was aborted, drops its future unpolled), then
     /// queues it again if it was woken meanwhile, lets it wait, or ends it.
     fn poll_task(&self, task: Task) {
-        if task.state.start_running() {
+        task.meta.flags.start_running();
+        if task.shared.is_aborted() {
             task.cancel(JoinError::cancelled(task.meta.id, "aborted"));
             return self.end(&task);
         }
-        let polls = &task.meta.polls;
-        polls.set(polls.get().wrapping_add(1));
+        if let Some(listed) = self
+            .tasks
+            .borrow_mut()
+            .get_mut(task.meta.slot.get() as usize)
+        {
+            listed.polls = listed.polls.wrapping_add(1);
+        }
         // A panic is caught here: it ends this task, never the loop.
         let poll = || panic::catch_unwind(AssertUnwindSafe(|| task.poll()));
         match context::with_budget(poll) {
-            Ok(Poll::Pending) if task.state.stop_running() => {
+            Ok(Poll::Pending) if task.meta.flags.stop_running() => {
                 self.queue.borrow_mut().push_back(task); // woken during its own poll
             }
             Ok(Poll::Pending) => {} // waits; whoever holds its waker brings it back
@@ -239,6 +295,14 @@ impl Executor {
         }
     }
 
+    /// A wake on the loop's thread: queues the task, unless it is queued already,
+    /// running (then it is marked, and queued when its poll returns) or over.
+    fn wake(&self, task: Task) {
+        if task.meta.flags.wake() == Wake::Schedule {
+            self.queue.borrow_mut().push_back(task);
+        }
+    }
+
     /// A task ended (its output, or why it has none, is stored): takes it off the
     /// list, marks it complete and tells whoever waits for it.
     fn end(&self, task: &Task) {
@@ -247,13 +311,28 @@ impl Executor {
             .borrow_mut()
             .try_remove(task.meta.slot.get() as usize);
         drop(own); // after the borrow ends; `task` keeps the cell alive
+        self.forget_name(task);
         complete(task);
+    }
+
+    /// The name of task `id`, if it has one and has not ended.
+    pub(crate) fn name(&self, id: u64) -> Option<String> {
+        self.names.borrow().get(&id).map(|name| name.to_string())
+    }
+
+    /// Drops a task's name, if it had one: it ended.
+    fn forget_name(&self, task: &Task) {
+        if !self.names.borrow().is_empty() {
+            let name = self.names.borrow_mut().remove(&task.meta.id);
+            drop(name);
+        }
     }
 
     /// Drops every task's future (their destructors run) and resolves every handle
     /// as cancelled; refuses new tasks from then on. Called when the runtime drops.
     pub(crate) fn shutdown(&self) {
         self.closed.set(true);
+        lock(&INJECTORS).remove(&self.owner);
         drop_quietly(self.injector.close());
         // Destructors may spawn (those end at once) or wake; repeat until quiet.
         loop {
@@ -261,7 +340,7 @@ impl Executor {
             if tasks.is_empty() {
                 break;
             }
-            for (_, task) in tasks {
+            for (_, Listed { task, .. }) in tasks {
                 task.cancel(JoinError::cancelled(
                     task.meta.id,
                     "its runtime was dropped",
@@ -270,14 +349,15 @@ impl Executor {
             }
         }
         drop(mem::take(&mut *self.queue.borrow_mut()));
+        self.names.borrow_mut().clear();
     }
 }
 
 /// Marks an ended task complete (wakes do nothing from now on), drops its output if
 /// no `JoinHandle` will read it, and tells whoever waits for it.
 fn complete(task: &Task) {
-    if !task.state.complete() {
-        task.drop_output();
+    if !task.meta.flags.complete() {
+        task.drop_output(); // no `JoinHandle` will read it
     }
     match task.meta.joiner.take() {
         Some(Joiner::Waker(waker)) => waker.wake(),
@@ -364,7 +444,8 @@ impl Injector {
     /// Step 2: swaps everything pushed since the last call into `into` (whose
     /// vectors must be empty); returns at once when nothing was.
     fn take(&self, into: &mut Injected) {
-        if !self.notified.swap(false, Ordering::SeqCst) {
+        // A load first: most turns nothing came, and a swap would cost a locked op.
+        if !self.has_pending() || !self.notified.swap(false, Ordering::SeqCst) {
             return;
         }
         let mut queue = lock(&self.queue);
@@ -377,5 +458,24 @@ impl Injector {
         let mut queue = lock(&self.queue);
         queue.closed = true;
         mem::take(&mut *queue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At a million tasks, memory is the cost: a task's cell must stay in the
+    /// allocator's 96-byte blocks, and its entries in the list and the queue small.
+    #[test]
+    fn a_task_costs_a_small_cell_and_small_entries() {
+        assert!(
+            mem::size_of::<Meta>() <= 56,
+            "Meta grew: {}",
+            mem::size_of::<Meta>()
+        );
+        assert_eq!(mem::size_of::<Task>(), 8);
+        assert_eq!(mem::size_of::<JoinHandle<()>>(), 8);
+        assert!(mem::size_of::<Listed>() <= 16);
     }
 }

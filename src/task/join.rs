@@ -33,8 +33,6 @@ use crate::context;
 pub struct JoinHandle<T> {
     /// The task; this reference is why its cell keeps the output.
     task: Task,
-    /// Set once the output was taken.
-    done: bool,
     /// The output type; `fn() -> T` keeps the handle `Unpin` whatever `T` is.
     _output: PhantomData<fn() -> T>,
 }
@@ -44,7 +42,6 @@ impl<T> JoinHandle<T> {
     pub(crate) fn new(task: Task) -> JoinHandle<T> {
         JoinHandle {
             task,
-            done: false,
             _output: PhantomData,
         }
     }
@@ -69,7 +66,7 @@ impl<T> JoinHandle<T> {
     /// Whether the task has ended (finished, panicked or been cancelled). Cheap:
     /// never waits.
     pub fn is_finished(&self) -> bool {
-        self.done || self.task.state.is_complete()
+        self.task.meta.flags.is_complete()
     }
 
     /// The task's id: unique in this process, shown in errors and `Debug`.
@@ -92,9 +89,10 @@ impl<T> JoinHandle<T> {
 impl<T: 'static> JoinHandle<T> {
     /// The output, if the task ended and it was not taken yet.
     pub(crate) fn try_take(&mut self) -> Option<Result<T, JoinError>> {
-        let output = self.task.take_output::<T>()?;
-        self.done = true;
-        Some(output)
+        if !self.task.meta.flags.is_complete() {
+            return None;
+        }
+        self.task.take_output::<T>()
     }
 }
 
@@ -103,13 +101,10 @@ impl<T: 'static> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        assert!(
-            !this.done,
-            "JoinHandle polled again after it returned its output"
-        );
         context::budgeted(cx, |cx| {
-            if let Some(output) = this.try_take() {
-                return Poll::Ready(output);
+            if this.task.meta.flags.is_complete() {
+                let output = this.task.take_output::<T>();
+                return Poll::Ready(output.expect("JoinHandle polled after it returned"));
             }
             let joiner = &this.task.meta.joiner;
             match joiner.take() {
@@ -132,8 +127,8 @@ impl<T> Drop for JoinHandle<T> {
         // ends. The future and output are dropped here, on the loop's thread, before
         // the handle lets go of the cell.
         let joiner = self.task.meta.joiner.take();
-        if self.task.state.drop_join_handle() {
-            self.task.drop_output();
+        if self.task.meta.flags.drop_join_handle() {
+            self.task.drop_output(); // if it is still there
         }
         drop(joiner);
     }
@@ -143,12 +138,10 @@ impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let meta = &self.task.meta;
         let location = meta.location;
+        let name = super::executor::with_current(|executor| executor.name(meta.id)).flatten();
         f.debug_struct("JoinHandle")
             .field("id", &meta.id)
-            .field(
-                "name",
-                &meta.name.as_ref().map_or("-", |name| name.0.as_str()),
-            )
+            .field("name", &name.as_deref().unwrap_or("-"))
             .field(
                 "spawned_at",
                 &format_args!("{}:{}", location.file(), location.line()),

@@ -1,32 +1,38 @@
-//! A task's state word: five flags and a reference count in one atomic `usize`,
-//! and every way they change.
+//! A task's state, in two parts: the flags only the loop's thread touches, and
+//! the one word other threads share with it.
 //!
-//! Floor 1, part of the task cell (`cell.rs`). Safe code: every change is one
-//! atomic operation, so wakers on other threads and the loop's thread can race
-//! on it freely. The flags:
+//! Floor 1, part of the task cell (`cell.rs`). Safe code.
+//!
+//! [`Flags`] are plain memory (a `Cell<u8>`), so the loop spends no atomic
+//! operation on a task nobody else touches:
 //!
 //! | flag | set by | means |
 //! |---|---|---|
-//! | `SCHEDULED` | a wake | in a run queue, or to be put back in one when its poll returns |
+//! | `SCHEDULED` | a wake on the loop's thread | in the run queue |
 //! | `RUNNING` | step 3, around a poll | being polled right now |
+//! | `WOKEN` | a wake during the poll | queue it again when the poll returns |
 //! | `COMPLETE` | the executor, once | the future is gone: wakes do nothing |
-//! | `ABORTED` | `abort` | drop the future instead of polling it |
-//! | `JOIN_HANDLE` | spawn; cleared when the handle drops | someone may still read the output |
+//! | `JOIN_HANDLE` | spawn; cleared when the handle drops | someone may read the output |
 //!
-//! Only a wake that sets `SCHEDULED` puts a task in a run queue, and only step 3
-//! clears it, so a task is in a run queue at most once whatever the interleaving.
+//! Only a wake that sets `SCHEDULED` puts the task in the run queue, and only step 3
+//! clears it, so a task is in the run queue at most once.
+//!
+//! [`Shared`] is one atomic word: the references other threads may hold or drop
+//! (each waker, each reference crossing threads, and one for all the loop's
+//! references together), `IN_TRANSIT` — a wake from another thread is on its way
+//! through the injection queue, so later ones need not send another: the task is
+//! in that queue at most once too — and `ABORTED`, which another thread may set.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
 
-const SCHEDULED: usize = 1;
-const RUNNING: usize = 1 << 1;
-const COMPLETE: usize = 1 << 2;
-const ABORTED: usize = 1 << 3;
-const JOIN_HANDLE: usize = 1 << 4;
-/// One reference, counted above the flags.
-const REF: usize = 1 << 6;
+const SCHEDULED: u8 = 1;
+const RUNNING: u8 = 1 << 1;
+const WOKEN: u8 = 1 << 2;
+const COMPLETE: u8 = 1 << 3;
+const JOIN_HANDLE: u8 = 1 << 4;
 
-/// What a wake must do, as [`State::wake`] decided it.
+/// What a wake must do, as [`Flags::wake`] decided it.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Wake {
     /// Nothing: the task is queued already (the wake is not lost, it is not
@@ -35,78 +41,91 @@ pub(crate) enum Wake {
     /// The task is being polled: it is only marked, and the executor queues it
     /// again when the poll returns (a wake during the poll must not be lost).
     Marked,
-    /// The task was idle: the caller now holds a new reference, which must go into
-    /// a run queue.
+    /// The task was idle: the caller must put it in the run queue.
     Schedule,
 }
 
-/// The state word of one task.
-pub(crate) struct State(AtomicUsize);
+/// The flags of one task, touched only on the loop's thread.
+#[derive(Debug)]
+pub(crate) struct Flags(Cell<u8>);
 
-impl State {
-    /// A new task: scheduled (it runs at the next step 3), with a `JoinHandle`, and
-    /// `refs` references.
-    pub(crate) fn new(refs: usize) -> State {
-        State(AtomicUsize::new(SCHEDULED | JOIN_HANDLE | (refs * REF)))
+impl Flags {
+    /// A new task: scheduled (it runs at the next step 3), with a `JoinHandle`.
+    pub(crate) fn new() -> Flags {
+        Flags(Cell::new(SCHEDULED | JOIN_HANDLE))
     }
 
-    /// A wake, from any thread: sets `SCHEDULED` unless it is set already or the
-    /// task is complete.
+    fn has(&self, flag: u8) -> bool {
+        self.0.get() & flag != 0
+    }
+
+    fn set(&self, on: u8, off: u8) {
+        self.0.set((self.0.get() | on) & !off);
+    }
+
+    /// A wake: marks a running task, schedules an idle one, ignores the rest.
     pub(crate) fn wake(&self) -> Wake {
-        let mut now = self.0.load(Acquire);
-        loop {
-            if now & (SCHEDULED | COMPLETE) != 0 {
-                return Wake::Nothing;
-            }
-            let running = now & RUNNING != 0;
-            let next = if running {
-                now | SCHEDULED
-            } else {
-                (now | SCHEDULED) + REF
-            };
-            match self.0.compare_exchange_weak(now, next, AcqRel, Acquire) {
-                Ok(_) if running => return Wake::Marked,
-                Ok(_) => return Wake::Schedule,
-                Err(actual) => now = actual,
-            }
+        if self.has(SCHEDULED | COMPLETE | WOKEN) {
+            Wake::Nothing
+        } else if self.has(RUNNING) {
+            self.set(WOKEN, 0);
+            Wake::Marked
+        } else {
+            self.set(SCHEDULED, 0);
+            Wake::Schedule
         }
     }
 
-    /// Step 3, before a poll: clears `SCHEDULED` and sets `RUNNING` (from here on a
-    /// wake must bring the task round again). Returns whether it was aborted.
-    pub(crate) fn start_running(&self) -> bool {
-        let before = self.0.fetch_xor(SCHEDULED | RUNNING, AcqRel);
+    /// Step 3, before a poll: off the queue, running. From here on a wake must bring
+    /// the task round again.
+    pub(crate) fn start_running(&self) {
         debug_assert_eq!(
-            before & (SCHEDULED | RUNNING | COMPLETE),
+            self.0.get() & (SCHEDULED | RUNNING | COMPLETE),
             SCHEDULED,
             "a task in the run queue is scheduled and idle: never queued twice"
         );
-        before & ABORTED != 0
+        self.set(RUNNING, SCHEDULED);
     }
 
-    /// After a poll that returned `Pending`: clears `RUNNING`. Returns whether the
-    /// task was woken during the poll (the executor then queues it again).
+    /// After a poll that returned `Pending`: not running. Returns whether the task
+    /// was woken during the poll; it is then scheduled again, and the executor
+    /// puts it at the back of the queue.
     pub(crate) fn stop_running(&self) -> bool {
-        self.0.fetch_and(!RUNNING, AcqRel) & SCHEDULED != 0
+        let woken = self.has(WOKEN);
+        self.set(if woken { SCHEDULED } else { 0 }, RUNNING | WOKEN);
+        woken
     }
 
     /// Marks the task complete. Returns whether a `JoinHandle` may read the output.
     pub(crate) fn complete(&self) -> bool {
-        self.0.fetch_or(COMPLETE, AcqRel) & JOIN_HANDLE != 0
+        self.set(COMPLETE, SCHEDULED | RUNNING | WOKEN);
+        self.has(JOIN_HANDLE)
     }
 
     /// The `JoinHandle` is gone. Returns whether the task was complete already.
     pub(crate) fn drop_join_handle(&self) -> bool {
-        self.0.fetch_and(!JOIN_HANDLE, AcqRel) & COMPLETE != 0
-    }
-
-    /// Sets `ABORTED`; the caller then wakes the task.
-    pub(crate) fn abort(&self) {
-        self.0.fetch_or(ABORTED, AcqRel);
+        self.set(0, JOIN_HANDLE);
+        self.has(COMPLETE)
     }
 
     pub(crate) fn is_complete(&self) -> bool {
-        self.0.load(Acquire) & COMPLETE != 0
+        self.has(COMPLETE)
+    }
+}
+
+const ABORTED: usize = 1;
+const IN_TRANSIT: usize = 1 << 1;
+/// One reference, counted above the flags.
+const REF: usize = 1 << 2;
+
+/// The word a task shares with other threads.
+#[derive(Debug)]
+pub(crate) struct Shared(AtomicUsize);
+
+impl Shared {
+    /// A new task: one reference, the loop's.
+    pub(crate) fn new() -> Shared {
+        Shared(AtomicUsize::new(REF))
     }
 
     /// Counts one more reference.
@@ -115,8 +134,32 @@ impl State {
     }
 
     /// Gives up one reference; true if it was the last (the cell must be freed).
+    /// When it is the only one there is, nobody else can add one, so no atomic
+    /// read-modify-write is needed: the common case of a task whose waker was
+    /// never kept costs no locked instruction.
     pub(crate) fn release(&self) -> bool {
-        self.0.fetch_sub(REF, AcqRel) / REF == 1
+        self.0.load(Acquire) / REF == 1 || self.0.fetch_sub(REF, AcqRel) / REF == 1
+    }
+
+    /// A wake from another thread: true if the caller must send the task through
+    /// the injection queue (no other wake is on its way).
+    pub(crate) fn send(&self) -> bool {
+        self.0.fetch_or(IN_TRANSIT, AcqRel) & IN_TRANSIT == 0
+    }
+
+    /// Step 2 took the task from the injection queue: a later wake from another
+    /// thread must send it again.
+    pub(crate) fn arrived(&self) {
+        self.0.fetch_and(!IN_TRANSIT, AcqRel);
+    }
+
+    /// Asks for the task's future to be dropped; the caller then wakes it.
+    pub(crate) fn abort(&self) {
+        self.0.fetch_or(ABORTED, AcqRel);
+    }
+
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.0.load(Acquire) & ABORTED != 0
     }
 }
 
@@ -126,133 +169,143 @@ mod tests {
 
     #[test]
     fn a_task_is_scheduled_once_whatever_the_wakes() {
-        let state = State::new(1);
-        assert!(!state.start_running());
-        assert_eq!(state.wake(), Wake::Marked, "woken while it runs");
-        assert_eq!(state.wake(), Wake::Nothing, "twice while it runs");
-        assert!(state.stop_running(), "the executor requeues it");
-        assert!(!state.start_running());
-        assert!(!state.stop_running());
-        assert_eq!(state.wake(), Wake::Schedule, "idle: a new reference");
-        assert_eq!(state.wake(), Wake::Nothing, "queued already");
-        assert!(!state.release(), "the queue's reference goes");
-        assert!(state.release(), "then the last one");
+        let flags = Flags::new();
+        flags.start_running();
+        assert_eq!(flags.wake(), Wake::Marked, "woken while it runs");
+        assert_eq!(flags.wake(), Wake::Nothing, "twice while it runs");
+        assert!(flags.stop_running(), "the executor requeues it");
+        flags.start_running();
+        assert!(!flags.stop_running());
+        assert_eq!(flags.wake(), Wake::Schedule, "idle: to the run queue");
+        assert_eq!(flags.wake(), Wake::Nothing, "queued already");
     }
 
-    /// One step of the loop's thread in the model below.
-    #[derive(Clone, Copy)]
-    enum Loop {
+    #[test]
+    fn one_wake_from_other_threads_travels_at_a_time() {
+        let shared = Shared::new();
+        assert!(shared.send());
+        assert!(!shared.send(), "one is on its way already");
+        shared.arrived();
+        assert!(shared.send());
+        shared.add_ref();
+        assert!(!shared.release(), "the waker's reference goes");
+        assert!(shared.release(), "then the loop's, the last");
+    }
+
+    /// One step of the model below.
+    #[derive(Clone, Copy, Debug)]
+    enum Step {
         /// Step 3 pops the task (if queued) and starts polling it.
         Start,
         /// The poll returns `Pending` (or, if aborted, the task ends).
         Stop,
-        /// `JoinHandle::abort`.
+        /// Step 2 takes the task from the injection queue, if it is there.
+        Drain,
+        /// `JoinHandle::abort`, on the loop's thread.
         Abort,
     }
 
-    /// Every interleaving of a few wakes from another thread with the loop's
-    /// polls and an abort, explored exhaustively: the task is never in the run
-    /// queue twice, a wake is never lost, and an aborted task always ends.
-    #[test]
-    fn every_interleaving_keeps_the_task_queued_at_most_once() {
-        use Loop::*;
-        let script = [Start, Stop, Start, Abort, Stop, Start, Stop];
-        let mut explored = 0;
-        explore(&script, 4, World::new(), &mut explored);
-        assert_eq!(
-            explored, 330,
-            "every way to place 4 wakes among 7 loop steps"
-        );
-    }
-
-    /// The task's state word plus what the model tracks beside it.
+    /// The task's state plus what the model tracks beside it.
     #[derive(Clone, Copy, Debug)]
     struct World {
-        bits: usize,
-        /// Entries in the run queue (or the injection queue).
+        flags: u8,
+        shared: usize,
+        /// Entries in the run queue, and in the injection queue.
         queued: usize,
-        running: bool,
+        in_transit: usize,
         done: bool,
         /// A wake came since the last poll started and has not been served.
         owed: bool,
     }
 
-    impl World {
-        fn new() -> World {
-            // Spawned: scheduled, in the queue, one reference each for the
-            // executor, the queue and the handle.
-            let bits = State::new(3).0.into_inner();
-            World {
-                bits,
-                queued: 1,
-                running: false,
-                done: false,
-                owed: false,
-            }
-        }
+    /// Every interleaving of a few wakes from another thread with the loop's
+    /// steps, explored exhaustively: the task is never twice in a queue, a wake is
+    /// never lost, and an abort always ends the task.
+    #[test]
+    fn every_interleaving_keeps_the_task_queued_at_most_once() {
+        use Step::*;
+        let world = World {
+            flags: Flags::new().0.get(),
+            shared: Shared::new().0.into_inner(),
+            queued: 1,
+            in_transit: 0,
+            done: false,
+            owed: false,
+        };
+        let script = [Start, Stop, Drain, Start, Abort, Stop, Drain, Start, Stop];
+        let mut explored = 0;
+        explore(&script, 3, world, &mut explored);
+        assert_eq!(
+            explored, 220,
+            "every way to place 3 wakes among 9 loop steps"
+        );
     }
 
-    fn explore(script: &[Loop], wakes: usize, world: World, explored: &mut usize) {
-        assert!(world.queued <= 1, "queued twice: {world:?}");
+    fn explore(script: &[Step], wakes: usize, world: World, explored: &mut usize) {
+        assert!(
+            world.queued <= 1 && world.in_transit <= 1,
+            "twice: {world:?}"
+        );
         if script.is_empty() && wakes == 0 {
             *explored += 1;
-            let lost = world.owed && !world.done && world.queued == 0 && !world.running;
-            assert!(!lost, "a wake was lost: {world:?}");
-            let aborted = world.bits & ABORTED != 0;
+            let waiting = world.queued + world.in_transit > 0;
+            let running = world.flags & RUNNING != 0;
             assert!(
-                !aborted || world.done || world.queued == 1,
-                "abort lost: {world:?}"
+                !world.owed || world.done || waiting || running,
+                "lost: {world:?}"
             );
+            let aborted = world.shared & ABORTED != 0;
+            assert!(!aborted || world.done || waiting, "abort lost: {world:?}");
             return;
         }
         if wakes > 0 {
+            // A wake from another thread: only the shared word is touched.
             let mut next = world;
-            let state = State(AtomicUsize::new(next.bits));
-            match state.wake() {
-                Wake::Schedule => next.queued += 1,
-                Wake::Marked | Wake::Nothing => {}
+            let shared = Shared(AtomicUsize::new(next.shared));
+            if shared.send() {
+                next.in_transit += 1;
             }
+            next.shared = shared.0.into_inner();
             next.owed = !next.done;
-            next.bits = state.0.into_inner();
             explore(script, wakes - 1, next, explored);
         }
         if let Some((&step, rest)) = script.split_first() {
-            if let Some(next) = run(step, world) {
-                explore(rest, wakes, next, explored);
-            }
+            explore(rest, wakes, run(step, world), explored);
         }
     }
 
-    /// One loop step, or `None` where it cannot happen (nothing to pop).
-    fn run(step: Loop, mut world: World) -> Option<World> {
-        let state = State(AtomicUsize::new(world.bits));
+    /// One loop step (doing nothing where it cannot happen: nothing to pop).
+    fn run(step: Step, mut world: World) -> World {
+        let flags = Flags(Cell::new(world.flags));
+        let shared = Shared(AtomicUsize::new(world.shared));
         match step {
-            Loop::Start if world.done || world.queued == 0 => return Some(world),
-            Loop::Start => {
-                world.queued -= 1;
+            Step::Start if world.queued == 1 && !world.done => {
+                world.queued = 0;
                 world.owed = false;
-                world.running = true;
-                if state.start_running() {
-                    state.complete();
+                flags.start_running();
+                if shared.is_aborted() {
+                    flags.complete();
                     world.done = true;
-                    world.running = false;
                 }
             }
-            Loop::Stop if !world.running => return Some(world),
-            Loop::Stop => {
-                world.running = false;
-                if state.stop_running() {
-                    world.queued += 1; // woken during its poll: back in the queue
-                }
-            }
-            Loop::Abort => {
-                state.abort();
-                if state.wake() == Wake::Schedule {
+            Step::Stop if flags.has(RUNNING) && flags.stop_running() => world.queued += 1,
+            Step::Drain if world.in_transit == 1 => {
+                world.in_transit = 0;
+                shared.arrived();
+                if flags.wake() == Wake::Schedule {
                     world.queued += 1;
                 }
             }
+            Step::Abort => {
+                shared.abort();
+                if flags.wake() == Wake::Schedule {
+                    world.queued += 1;
+                }
+            }
+            _ => {}
         }
-        world.bits = state.0.into_inner();
-        Some(world)
+        world.flags = flags.0.get();
+        world.shared = shared.0.into_inner();
+        world
     }
 }
