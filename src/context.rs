@@ -32,6 +32,8 @@ pub(crate) const BUDGET: u8 = 128;
 
 /// The runtime a thread drives, as the floors below the runtime see it.
 pub(crate) struct Driving {
+    /// Which runtime: its executor's id, unique in the process (never 0).
+    pub(crate) id: u32,
     /// The runtime's executor (the task layer takes it out).
     pub(crate) executor: Rc<dyn Any>,
     /// The runtime's reactor, timers and blocking pool (the runtime takes them out).
@@ -96,6 +98,14 @@ pub(crate) fn is_driving() -> bool {
         .unwrap_or(false)
 }
 
+/// The id of the runtime this thread drives; 0 if none. Cheap: a wake asks it to
+/// know whether it is on its task's own loop.
+pub(crate) fn driving_id() -> u32 {
+    CURRENT
+        .try_with(|current| current.borrow().as_ref().map_or(0, |d| d.id))
+        .unwrap_or(0)
+}
+
 /// The part of the current record that `part` picks, as a `T`, if this thread
 /// drives a runtime.
 pub(crate) fn current<T: 'static>(part: fn(&Driving) -> &Rc<dyn Any>) -> Option<Rc<T>> {
@@ -103,6 +113,20 @@ pub(crate) fn current<T: 'static>(part: fn(&Driving) -> &Rc<dyn Any>) -> Option<
         .try_with(|current| current.borrow().as_ref().map(|d| part(d).clone()))
         .ok()??;
     any.downcast().ok()
+}
+
+/// Runs `f` on the part of the current record that `part` picks, as a `T`, if this
+/// thread drives a runtime. `f` must not enter or leave a runtime.
+pub(crate) fn with_current<T: 'static, R>(
+    part: fn(&Driving) -> &Rc<dyn Any>,
+    f: impl FnOnce(&T) -> R,
+) -> Option<R> {
+    CURRENT
+        .try_with(|current| {
+            let current = current.borrow();
+            current.as_ref().and_then(|d| part(d).downcast_ref()).map(f)
+        })
+        .ok()?
 }
 
 /// Runs one poll with a fresh budget, and puts back the budget of whatever poll
@@ -144,6 +168,7 @@ mod tests {
 
     fn record() -> Driving {
         Driving {
+            id: 7,
             executor: Rc::new(1u8),
             resources: Rc::new(2u16),
         }
@@ -156,6 +181,7 @@ mod tests {
         assert!(is_driving());
         assert!(enter(record()).is_none());
         assert_eq!(current::<u8>(|d| &d.executor).as_deref(), Some(&1));
+        assert_eq!(driving_id(), 7);
         assert_eq!(current::<u16>(|d| &d.resources).as_deref(), Some(&2));
         drop(guard);
         assert!(!is_driving());

@@ -6,52 +6,62 @@
 //!
 //! - [`TimerFd`] (Linux): a kernel timer the reactor can wait on, so timers fire
 //!   within microseconds instead of `epoll_wait`'s whole milliseconds.
-//! - [`install_sigint_handler`]: a SIGINT handler that only writes a byte to a
-//!   pipe (the self-pipe trick), for `signal::ctrl_c`.
+//! - [`catch_signal`]: a signal handler that only writes a byte to a pipe (the
+//!   self-pipe trick), for `signal::ctrl_c` and `signal::unix`.
+//! - [`tcp_listener`]: a listening socket with the options std cannot set before
+//!   `bind` (`SO_REUSEPORT`) or at all (the listen backlog).
 #![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io;
+use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
-/// The write end of the SIGINT pipe, for the handler; -1 until installed.
-static SIGINT_PIPE: AtomicI32 = AtomicI32::new(-1);
+/// The write end of the signal pipe, for the handler; -1 until it is opened.
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
 
-/// Installs a SIGINT handler that writes one byte to a pipe per signal, and
-/// returns the pipe's read end (blocking). The write end stays open for the rest of
-/// the process, like the handler. Call it once.
-pub(crate) fn install_sigint_handler() -> io::Result<File> {
+/// Opens the pipe the signal handler writes to, and returns its read end
+/// (blocking). The write end stays open for the rest of the process, like the
+/// handlers. Call it once, before [`catch_signal`].
+pub(crate) fn open_signal_pipe() -> io::Result<File> {
     let (read, write) = pipe()?;
     set_nonblocking(&write)?; // the handler must never block
-    SIGINT_PIPE.store(std::os::fd::IntoRawFd::into_raw_fd(write), Ordering::SeqCst);
+    SIGNAL_PIPE.store(std::os::fd::IntoRawFd::into_raw_fd(write), Ordering::SeqCst);
+    Ok(File::from(read))
+}
+
+/// Installs the handler for `signal`: it writes the signal's number, one byte, to
+/// the pipe [`open_signal_pipe`] opened. From then on the signal no longer has its
+/// default effect (a SIGINT no longer ends the process).
+pub(crate) fn catch_signal(signal: libc::c_int) -> io::Result<()> {
     // SAFETY: an all-zero sigaction is a valid value to fill in (no handler, no flags).
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
     action.sa_flags = libc::SA_RESTART;
     // SAFETY: `action.sa_mask` is a valid sigset_t owned by us.
     unsafe { libc::sigemptyset(&mut action.sa_mask) };
     // SAFETY: `action` is fully initialised and outlives the call; the old action
-    // pointer may be null. `on_sigint` is async-signal-safe (see below).
-    if unsafe { libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut()) } < 0 {
+    // pointer may be null. `on_signal` is async-signal-safe (see below).
+    if unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) } < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(File::from(read))
+    Ok(())
 }
 
-/// The SIGINT handler: writes one byte to the pipe. `write` is async-signal-safe;
-/// nothing else here allocates or locks. errno is saved and restored, as a handler
-/// must, where libc lets us reach it.
-extern "C" fn on_sigint(_signal: libc::c_int) {
-    let fd = SIGINT_PIPE.load(Ordering::SeqCst);
+/// The signal handler: writes the signal's number to the pipe. `write` is
+/// async-signal-safe; nothing else here allocates or locks. errno is saved and
+/// restored, as a handler must, where libc lets us reach it.
+extern "C" fn on_signal(signal: libc::c_int) {
+    let fd = SIGNAL_PIPE.load(Ordering::SeqCst);
     if fd < 0 {
         return;
     }
     let errno = saved_errno();
-    let byte = 1u8;
-    // SAFETY: `fd` is the pipe's write end, open for the rest of the process; the
-    // buffer is one valid byte. A full pipe (EAGAIN) just drops the byte: the
-    // reader wakes anyway for the bytes already there.
+    let byte = signal as u8; // signal numbers are below 65
+                             // SAFETY: `fd` is the pipe's write end, open for the rest of the process; the
+                             // buffer is one valid byte. A full pipe (EAGAIN) drops the byte: the reader
+                             // has bytes of the same signals to read already.
     unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
     restore_errno(errno);
 }
@@ -114,6 +124,126 @@ fn set_flag(fd: &OwnedFd, get: libc::c_int, set: libc::c_int, flag: libc::c_int)
     Ok(())
 }
 
+/// A listening TCP socket on `addr`, non-blocking and close-on-exec, with
+/// `SO_REUSEADDR` (as std and mio set it), `SO_REUSEPORT` if asked, and a listen
+/// queue of `backlog` connections (the kernel caps it at `net.core.somaxconn`).
+pub(crate) fn tcp_listener(
+    addr: SocketAddr,
+    backlog: libc::c_int,
+    reuse_port: bool,
+) -> io::Result<std::net::TcpListener> {
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: socket takes no pointers; it returns a new descriptor or -1.
+    let fd = unsafe { libc::socket(domain, libc::SOCK_STREAM, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned by nobody else.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    set_flag(&socket, libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)?;
+    set_nonblocking(&socket)?;
+    set_option(&socket, libc::SO_REUSEADDR)?;
+    if reuse_port {
+        set_option(&socket, libc::SO_REUSEPORT)?;
+    }
+    let (storage, len) = sockaddr(addr);
+    // SAFETY: `storage` holds a valid sockaddr of `len` bytes for `addr`'s family.
+    let bound = unsafe { libc::bind(fd, (&storage as *const libc::sockaddr_storage).cast(), len) };
+    // SAFETY: listen takes no pointers; `fd` is open.
+    if bound < 0 || unsafe { libc::listen(fd, backlog) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(std::net::TcpListener::from(socket))
+}
+
+/// Turns the boolean socket option `option` on.
+fn set_option(socket: &OwnedFd, option: libc::c_int) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `on` is a valid int of `size` bytes that outlives the call.
+    let set = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            option,
+            (&on as *const libc::c_int).cast(),
+            size,
+        )
+    };
+    if set < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `addr` as the C structure `bind` takes, and its length.
+fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: an all-zero sockaddr_storage is valid (no family yet).
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(v4) => {
+            // SAFETY: sockaddr_storage is large and aligned enough for any sockaddr.
+            let sin = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+            };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = v4.port().to_be();
+            sin.sin_addr.s_addr = u32::from_ne_bytes(v4.ip().octets());
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(v6) => {
+            // SAFETY: as above.
+            let sin6 = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = v6.port().to_be();
+            sin6.sin6_flowinfo = v6.flowinfo();
+            sin6.sin6_addr.s6_addr = v6.ip().octets();
+            sin6.sin6_scope_id = v6.scope_id();
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+#[cfg(test)]
+mod socket_tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn a_listener_with_a_large_backlog_and_reuse_port_accepts() {
+        for addr in ["127.0.0.1:0", "[::1]:0"] {
+            let Ok(listener) = tcp_listener(addr.parse().unwrap(), 1024, true) else {
+                continue; // no IPv6 on this machine
+            };
+            let addr = listener.local_addr().unwrap();
+            let mut client = std::net::TcpStream::connect(addr).unwrap();
+            client.write_all(b"x").unwrap();
+            listener.set_nonblocking(false).unwrap();
+            let (mut server, _) = listener.accept().unwrap();
+            let mut byte = [0u8; 1];
+            server.read_exact(&mut byte).unwrap();
+            assert_eq!(&byte, b"x");
+        }
+    }
+
+    #[test]
+    fn two_listeners_share_a_port_only_with_reuse_port() {
+        let first = tcp_listener("127.0.0.1:0".parse().unwrap(), 16, true).unwrap();
+        let addr = first.local_addr().unwrap();
+        assert!(tcp_listener(addr, 16, true).is_ok());
+        let err = tcp_listener(addr, 16, false).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+    }
+}
+
 #[cfg(test)]
 mod pipe_tests {
     use super::*;
@@ -130,6 +260,17 @@ mod pipe_tests {
         let mut byte = [0u8; 1];
         File::from(read).read_exact(&mut byte).unwrap();
         assert_eq!(&byte, b"x");
+    }
+
+    #[test]
+    fn a_caught_signal_writes_its_number_to_the_pipe() {
+        let mut pipe = open_signal_pipe().unwrap();
+        catch_signal(libc::SIGUSR2).unwrap();
+        // SAFETY: raising a signal whose handler was just installed.
+        assert_eq!(unsafe { libc::raise(libc::SIGUSR2) }, 0);
+        let mut byte = [0u8; 1];
+        pipe.read_exact(&mut byte).unwrap();
+        assert_eq!(i32::from(byte[0]), libc::SIGUSR2);
     }
 
     #[test]

@@ -33,3 +33,29 @@ fn ctrl_c_wakes_every_waiter_in_every_runtime() {
         assert_eq!(waiter.join().unwrap(), "woken");
     }
 }
+
+#[test]
+fn a_unix_signal_resolves_when_the_process_raises_it() {
+    use evloop::signal::{unix, SignalKind};
+    let mut usr1 = unix(SignalKind::user_defined1());
+    let (raised_tx, raised_rx) = mpsc::channel::<()>();
+    let raiser = std::thread::spawn(move || {
+        // SAFETY: raising a signal whose handler `unix` installed above.
+        assert_eq!(unsafe { libc::raise(libc::SIGUSR1) }, 0);
+        raised_tx.send(()).unwrap();
+    });
+    raised_rx.recv().unwrap();
+    evloop::run(async move {
+        usr1.recv().await.unwrap(); // raised before the first recv: not missed
+    });
+    raiser.join().unwrap();
+}
+
+#[test]
+fn a_signal_that_cannot_be_caught_is_a_clear_error() {
+    use evloop::signal::{unix, SignalKind};
+    let err =
+        evloop::run(async { unix(SignalKind::from_raw(libc::SIGKILL)).recv().await }).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("cannot be waited for"), "{err}");
+}

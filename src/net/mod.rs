@@ -16,7 +16,7 @@ mod tcp;
 mod udp;
 
 pub use addr::{Target, ToSocketAddrs};
-pub use tcp::{TcpListener, TcpStream};
+pub use tcp::{TcpListener, TcpListenerBuilder, TcpStream, DEFAULT_BACKLOG};
 pub use udp::UdpSocket;
 
 use crate::reactor::Reactor;

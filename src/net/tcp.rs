@@ -30,10 +30,18 @@ pub struct TcpListener {
     source: IoSource<mio::net::TcpListener>,
 }
 
+/// How many connections the kernel queues for a listener until `accept` takes
+/// them: 1,024, as tokio's documentation uses. std and mio use 128, which a burst
+/// of a few hundred simultaneous connects overflows (the kernel then drops or
+/// resets the rest); Linux caps any larger value at `net.core.somaxconn` (4,096 on
+/// recent kernels), so asking for more costs nothing where the kernel allows less.
+pub const DEFAULT_BACKLOG: u32 = 1024;
+
 impl TcpListener {
     /// Binds to `addr` (a literal like `"127.0.0.1:0"` for any free port, a
-    /// `SocketAddr`, or a host name and port, resolved off the loop). With several
-    /// addresses, the first that binds wins.
+    /// `SocketAddr`, or a host name and port, resolved off the loop), with a listen
+    /// queue of [`DEFAULT_BACKLOG`] connections. With several addresses, the first
+    /// that binds wins. For other options, see [`TcpListener::builder`].
     ///
     /// # Errors
     ///
@@ -44,15 +52,33 @@ impl TcpListener {
     ///
     /// If awaited outside a runtime.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        first_success(&addr, "bind", |addr| async move {
-            let listener = mio::net::TcpListener::bind(addr)?;
-            let source = IoSource::new(listener, current_reactor("TcpListener::bind"))?;
-            Ok(TcpListener { source })
-        })
-        .await
+        TcpListener::builder(addr).bind().await
+    }
+
+    /// A listener with options: the listen backlog, `SO_REUSEPORT`.
+    ///
+    /// ```
+    /// evloop::run(async {
+    ///     let listener = evloop::net::TcpListener::builder("127.0.0.1:0")
+    ///         .backlog(4096)
+    ///         .bind()
+    ///         .await
+    ///         .unwrap();
+    ///     assert_ne!(listener.local_addr().unwrap().port(), 0);
+    /// });
+    /// ```
+    pub fn builder<A: ToSocketAddrs>(addr: A) -> TcpListenerBuilder<A> {
+        TcpListenerBuilder {
+            addr,
+            backlog: DEFAULT_BACKLOG,
+            reuse_port: false,
+        }
     }
 
     /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// **Cancel safety**: dropping the future loses no connection: one is taken
+    /// from the kernel's queue only by the poll that returns it.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = poll_fn(|cx| self.poll_accept(cx)).await?;
         Ok((stream, peer))
@@ -70,6 +96,56 @@ impl TcpListener {
     /// The address this listener is bound to (with the real port, if it was 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.source.get_ref().local_addr()
+    }
+}
+
+/// Options for a [`TcpListener`]; made by [`TcpListener::builder`].
+#[derive(Debug, Clone)]
+pub struct TcpListenerBuilder<A> {
+    /// Where to listen.
+    addr: A,
+    /// The listen queue's length.
+    backlog: u32,
+    /// Whether to set `SO_REUSEPORT`.
+    reuse_port: bool,
+}
+
+impl<A: ToSocketAddrs> TcpListenerBuilder<A> {
+    /// How many connections the kernel may queue until `accept` takes them
+    /// (default [`DEFAULT_BACKLOG`]; the kernel caps it at `net.core.somaxconn`).
+    pub fn backlog(mut self, connections: u32) -> Self {
+        self.backlog = connections;
+        self
+    }
+
+    /// Sets `SO_REUSEPORT`: several listeners — one per loop, say — may bind the
+    /// same address, and the kernel spreads new connections among them.
+    pub fn reuse_port(mut self, on: bool) -> Self {
+        self.reuse_port = on;
+        self
+    }
+
+    /// Binds and listens, as [`TcpListener::bind`] does.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a backlog of 0; otherwise as [`TcpListener::bind`].
+    pub async fn bind(self) -> io::Result<TcpListener> {
+        if self.backlog == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "TcpListener::builder(..).backlog(0): the listen queue must hold at least one connection",
+            ));
+        }
+        let backlog = libc::c_int::try_from(self.backlog).unwrap_or(libc::c_int::MAX);
+        let reuse_port = self.reuse_port;
+        first_success(&self.addr, "bind", |addr| async move {
+            let listener = crate::sys::tcp_listener(addr, backlog, reuse_port)?;
+            let listener = mio::net::TcpListener::from_std(listener);
+            let source = IoSource::new(listener, current_reactor("TcpListener::bind"))?;
+            Ok(TcpListener { source })
+        })
+        .await
     }
 }
 
@@ -137,16 +213,24 @@ impl TcpStream {
 
     /// Reads what is available, up to `buf.len()` bytes, waiting if nothing is.
     /// Returns 0 at the end of the stream.
+    ///
+    /// **Cancel safety**: dropping the future loses no data: bytes are taken from
+    /// the socket only by the poll that returns them.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_read_buf(cx, buf)).await
     }
 
     /// Writes some of `buf`, waiting for room if there is none; returns how much.
+    ///
+    /// **Cancel safety**: a future dropped before it completed wrote nothing.
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_write_buf(cx, buf)).await
     }
 
     /// Reads exactly `buf.len()` bytes.
+    ///
+    /// **Not cancel safe**: dropped midway, the bytes it read so far are lost (they
+    /// are in `buf`, but nothing says how many). Use `read` in a `select!`.
     ///
     /// # Errors
     ///
@@ -167,6 +251,8 @@ impl TcpStream {
     }
 
     /// Writes all of `buf`.
+    ///
+    /// **Not cancel safe**: dropped midway, part of `buf` may have been sent.
     pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {

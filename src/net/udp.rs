@@ -55,6 +55,8 @@ impl UdpSocket {
 
     /// Waits for one datagram; returns its length and sender. A datagram longer
     /// than `buf` is cut short.
+    ///
+    /// **Cancel safety**: dropping the future loses no datagram.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         poll_fn(|cx| {
             self.source

@@ -254,6 +254,7 @@ impl Runtime {
     /// The record `context` keeps of this runtime while a thread drives it.
     fn record(&self) -> Driving {
         Driving {
+            id: self.executor.owner(),
             executor: self.executor.clone(),
             resources: self.resources.clone(),
         }
@@ -380,7 +381,7 @@ impl Wake for MainWaker {
             return;
         }
         // On the loop's own thread the flag is enough: step 4 reads it.
-        let home = task::executor::current().is_some_and(|ex| ex.owner() == self.owner);
+        let home = context::driving_id() == self.owner;
         if !home {
             if let Some(injector) = self.injector.upgrade() {
                 injector.notify();

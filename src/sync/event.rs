@@ -4,15 +4,20 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::assert_off_the_loop;
+use super::park;
 use super::wait_list::{wake, WaitList};
+use crate::context;
+use crate::lock::lock;
 
 /// A flag, initially clear. [`set`](Event::set) wakes everyone waiting;
 /// [`wait`](Event::wait) returns at once while it is set.
+///
+/// A waiter woken by `set` returns even if the flag is cleared again before it
+/// runs, as with asyncio's `Event`: it saw the flag set.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -29,10 +34,8 @@ use super::wait_list::{wake, WaitList};
 /// ```
 #[derive(Default)]
 pub struct Event {
-    /// The flag and the waiting tasks.
+    /// The flag and who waits for it.
     state: Mutex<State>,
-    /// For threads in `blocking_wait`.
-    changed: Condvar,
 }
 
 /// An event's state.
@@ -40,10 +43,8 @@ pub struct Event {
 struct State {
     /// Whether the event is set.
     set: bool,
-    /// Tasks waiting for it.
+    /// Tasks and threads waiting for it.
     waiters: WaitList,
-    /// Threads waiting for it (notify only when there are some: it is a syscall).
-    blocked: usize,
 }
 
 impl Event {
@@ -52,35 +53,29 @@ impl Event {
         Event::default()
     }
 
-    /// Locks the state; a panic elsewhere never leaves it half-written.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Sets the flag and wakes every waiting task and thread.
     pub fn set(&self) {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         state.set = true;
-        let waiters = state.waiters.wake_all();
-        let blocked = state.blocked > 0;
+        let waiters = state.waiters.grant_all();
         drop(state);
-        if blocked {
-            self.changed.notify_all();
-        }
         wake(waiters);
     }
 
     /// Clears the flag: later `wait`s wait again.
     pub fn clear(&self) {
-        self.lock().set = false;
+        lock(&self.state).set = false;
     }
 
     /// Whether the flag is set.
     pub fn is_set(&self) -> bool {
-        self.lock().set
+        lock(&self.state).set
     }
 
     /// Waits until the flag is set.
+    ///
+    /// **Cancel safety**: dropping the future just stops waiting; it leaves
+    /// nothing behind.
     pub fn wait(&self) -> Wait<'_> {
         Wait {
             event: self,
@@ -94,36 +89,18 @@ impl Event {
     ///
     /// On a thread running an evloop loop: it would deadlock. `.await` `wait` there.
     pub fn blocking_wait(&self) {
-        while !self.blocking_wait_timeout(Duration::from_secs(3600)) {}
+        park::wait("Event::blocking_wait", self.wait());
     }
 
     /// Blocks this thread until the flag is set or `timeout` passes; returns
-    /// whether it is set (`threading.Event.wait(timeout)`).
+    /// whether it was set (`threading.Event.wait(timeout)`).
     ///
     /// # Panics
     ///
     /// On a thread running an evloop loop, as [`blocking_wait`](Event::blocking_wait).
     pub fn blocking_wait_timeout(&self, timeout: Duration) -> bool {
-        assert_off_the_loop("Event::blocking_wait");
         let deadline = Instant::now().checked_add(timeout);
-        let mut state = self.lock();
-        while !state.set {
-            let left = match deadline {
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-                None => Duration::from_secs(3600),
-            };
-            if left.is_zero() {
-                break;
-            }
-            state.blocked += 1;
-            state = self
-                .changed
-                .wait_timeout(state, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            state.blocked -= 1;
-        }
-        state.set
+        park::wait_until("Event::blocking_wait_timeout", self.wait(), deadline).is_some()
     }
 }
 
@@ -141,7 +118,7 @@ impl fmt::Debug for Event {
 pub struct Wait<'a> {
     /// The event.
     event: &'a Event,
-    /// Our place among the waiters.
+    /// Our place in line, once we stand in it.
     key: Option<usize>,
 }
 
@@ -150,20 +127,19 @@ impl Future for Wait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let mut state = this.event.lock();
-        if state.set {
-            state.waiters.remove(&mut this.key);
-            return Poll::Ready(());
-        }
-        state.waiters.wait(&mut this.key, cx.waker());
-        Poll::Pending
+        context::budgeted(cx, |cx| {
+            let mut state = lock(&this.event.state);
+            let State { set, waiters } = &mut *state;
+            let (poll, old) = waiters.poll_place(&mut this.key, cx.waker(), || *set);
+            drop(state);
+            drop(old);
+            poll
+        })
     }
 }
 
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
-        if self.key.is_some() {
-            self.event.lock().waiters.remove(&mut self.key);
-        }
+        lock(&self.event.state).waiters.leave_place(self.key);
     }
 }

@@ -12,13 +12,16 @@
 //! - [`Semaphore`] — at most N at once;
 //! - [`Mutex`] — a lock to hold across `.await`.
 //!
-//! Waiting tasks queue in a wait list (`wait_list.rs`), woken in the
-//! order they came.
+//! Tasks and threads waiting for a permit, a lock or room in a channel stand in
+//! one line (`wait_list.rs`): first come, first served, with what is released
+//! handed to the first in line. A blocking method is its async version, polled by
+//! a thread that parks in between (`park.rs`).
 
 mod event;
 pub mod mpsc;
 mod mutex;
 pub mod oneshot;
+mod park;
 mod semaphore;
 mod wait_list;
 

@@ -7,6 +7,10 @@
 //! `Receiver` is gone, `send` gives the value back in its error. No value is lost
 //! or delivered twice.
 //!
+//! Senders waiting for room on a full channel are served **first come, first
+//! served**: room made by a `recv` is handed to the first in line, so a sender that
+//! just sent cannot slip in ahead of one that waits (the same line as `Semaphore`'s).
+//!
 //! ```
 //! use evloop::sync::mpsc;
 //! evloop::run(async {
@@ -29,10 +33,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use super::assert_off_the_loop;
+use super::park;
 use super::wait_list::{wake, WaitList};
 use crate::context;
 use crate::lock::lock;
@@ -62,15 +66,12 @@ fn new_channel<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
         state: Mutex::new(State {
             queue: VecDeque::new(),
             capacity,
+            reserved: 0,
             senders: 1,
             receiver_gone: false,
             receiver: WakerSlot::new(),
             waiting_senders: WaitList::default(),
-            blocked_senders: 0,
-            blocked_receiver: false,
         }),
-        not_empty: Condvar::new(),
-        not_full: Condvar::new(),
     });
     (Sender { chan: chan.clone() }, Receiver { chan })
 }
@@ -79,10 +80,6 @@ fn new_channel<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
 struct Chan<T> {
     /// The queue and who waits on it.
     state: Mutex<State<T>>,
-    /// For a thread in `blocking_recv`.
-    not_empty: Condvar,
-    /// For threads in `blocking_send`.
-    not_full: Condvar,
 }
 
 /// The channel's state.
@@ -91,26 +88,30 @@ struct State<T> {
     queue: VecDeque<T>,
     /// The most values `queue` may hold; `None` for unbounded.
     capacity: Option<usize>,
+    /// Room handed to waiting senders that have not yet used it.
+    reserved: usize,
     /// Live `Sender`s.
     senders: usize,
     /// The `Receiver` was dropped.
     receiver_gone: bool,
-    /// The task in `recv`.
+    /// The task (or thread) in `recv`.
     receiver: WakerSlot,
-    /// Tasks waiting in `send` for room.
+    /// Senders waiting for room, in line.
     waiting_senders: WaitList,
-    /// Threads waiting in `blocking_send` (a `Condvar` notify is a syscall: only
-    /// pay it when someone is there).
-    blocked_senders: usize,
-    /// A thread is waiting in `blocking_recv`.
-    blocked_receiver: bool,
 }
 
 impl<T> State<T> {
-    /// Whether a value fits.
+    /// Whether a value fits, beside the room already handed to waiting senders.
     fn has_room(&self) -> bool {
         self.capacity
-            .is_none_or(|capacity| self.queue.len() < capacity)
+            .is_none_or(|capacity| self.queue.len() + self.reserved < capacity)
+    }
+
+    /// Hands the room one value left to the first waiting sender, if any.
+    fn pass_room_on(&mut self) -> Option<std::task::Waker> {
+        let first = self.waiting_senders.grant_first();
+        self.reserved += usize::from(first.is_some());
+        first
     }
 }
 
@@ -118,31 +119,6 @@ impl<T> Chan<T> {
     /// Locks the state.
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         lock(&self.state)
-    }
-
-    /// Queues `value` (the caller checked for room) and tells the receiver.
-    fn push(&self, mut state: MutexGuard<'_, State<T>>, value: T) {
-        state.queue.push_back(value);
-        let receiver = state.receiver.take();
-        let blocked = state.blocked_receiver;
-        drop(state);
-        if blocked {
-            self.not_empty.notify_one();
-        }
-        wake(receiver);
-    }
-
-    /// Takes the next value, if any, and tells one waiting sender there is room.
-    fn pop(&self, mut state: MutexGuard<'_, State<T>>) -> Option<T> {
-        let value = state.queue.pop_front()?;
-        let sender = state.waiting_senders.wake_one();
-        let blocked = state.blocked_senders > 0;
-        drop(state);
-        if blocked {
-            self.not_full.notify_one();
-        }
-        wake(sender);
-        Some(value)
     }
 }
 
@@ -155,6 +131,10 @@ pub struct Sender<T> {
 impl<T> Sender<T> {
     /// Sends `value`, waiting for room on a full bounded channel.
     ///
+    /// **Cancel safety**: dropping the future before it completes drops the value
+    /// (it was never queued) and gives up the sender's place in line; room handed
+    /// to it meanwhile goes to the next sender.
+    ///
     /// # Errors
     ///
     /// [`SendError`], holding the value, if the receiver was dropped.
@@ -162,12 +142,31 @@ impl<T> Sender<T> {
         Send {
             chan: &self.chan,
             value: Some(value),
-            key: None,
+            place: None,
         }
     }
 
+    /// Sends `value` if there is room right now; never waits.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] if the channel is full (or senders wait for room
+    /// already), [`TrySendError::Closed`] if the receiver was dropped; both give the
+    /// value back.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let state = self.chan.lock();
+        if state.receiver_gone {
+            return Err(TrySendError::Closed(value));
+        }
+        if !state.waiting_senders.is_empty() || !state.has_room() {
+            return Err(TrySendError::Full(value));
+        }
+        push(state, value);
+        Ok(())
+    }
+
     /// Sends `value` from a thread that is not running a loop, blocking it while
-    /// the channel is full.
+    /// the channel is full; the thread waits in line with the tasks.
     ///
     /// # Errors
     ///
@@ -177,30 +176,21 @@ impl<T> Sender<T> {
     ///
     /// On a thread running an evloop loop: it would deadlock. `.await` `send` there.
     pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
-        assert_off_the_loop("mpsc::Sender::blocking_send");
-        let mut state = self.chan.lock();
-        loop {
-            if state.receiver_gone {
-                return Err(SendError(value));
-            }
-            if state.has_room() {
-                self.chan.push(state, value);
-                return Ok(());
-            }
-            state.blocked_senders += 1;
-            state = self
-                .chan
-                .not_full
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-            state.blocked_senders -= 1;
-        }
+        park::wait("mpsc::Sender::blocking_send", self.send(value))
     }
 
     /// Whether the receiver was dropped (every send would fail).
     pub fn is_closed(&self) -> bool {
         self.chan.lock().receiver_gone
     }
+}
+
+/// Queues `value` (the caller checked for room) and tells the receiver.
+fn push<T>(mut state: MutexGuard<'_, State<T>>, value: T) {
+    state.queue.push_back(value);
+    let receiver = state.receiver.take();
+    drop(state);
+    wake(receiver);
 }
 
 impl<T> Clone for Sender<T> {
@@ -221,11 +211,7 @@ impl<T> Drop for Sender<T> {
         }
         // The last sender: the receiver must learn that no more values will come.
         let receiver = state.receiver.take();
-        let blocked = state.blocked_receiver;
         drop(state);
-        if blocked {
-            self.chan.not_empty.notify_one();
-        }
         wake(receiver);
     }
 }
@@ -237,8 +223,8 @@ pub struct Send<'a, T> {
     chan: &'a Chan<T>,
     /// The value, until it is queued or handed back.
     value: Option<T>,
-    /// Our place among the waiting senders, while we wait for room.
-    key: Option<usize>,
+    /// Our place in line, while we wait for room.
+    place: Option<usize>,
 }
 
 // The value is never pinned: it is only moved in and out of the `Option`.
@@ -254,35 +240,44 @@ impl<T> Future for Send<'_, T> {
 }
 
 impl<T> Send<'_, T> {
-    /// Queues the value if there is room, else waits in line for it.
+    /// Queues the value when there is room for it (or room was handed to it).
     fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
-        let this = self;
-        let mut state = this.chan.lock();
-        let value = this.value.take().expect("Send polled after it completed");
+        let mut state = self.chan.lock();
         if state.receiver_gone {
-            state.waiting_senders.remove(&mut this.key);
+            state.waiting_senders.leave_place(self.place.take());
+            let value = self.value.take().expect("Send polled after it completed");
             return Poll::Ready(Err(SendError(value)));
         }
-        if state.has_room() {
-            state.waiting_senders.remove(&mut this.key);
-            this.chan.push(state, value);
-            return Poll::Ready(Ok(()));
+        let granted = self.place.is_some();
+        let room = state.has_room();
+        let (poll, old) = state
+            .waiting_senders
+            .poll_place(&mut self.place, cx.waker(), || room);
+        if poll.is_pending() {
+            drop(state);
+            drop(old);
+            return Poll::Pending;
         }
-        state.waiting_senders.wait(&mut this.key, cx.waker());
-        this.value = Some(value);
-        Poll::Pending
+        state.reserved -= usize::from(granted); // the room handed to us is used now
+        push(
+            state,
+            self.value.take().expect("Send polled after it completed"),
+        );
+        Poll::Ready(Ok(()))
     }
 }
 
 impl<T> Drop for Send<'_, T> {
     fn drop(&mut self) {
-        if self.key.is_none() {
+        if self.place.is_none() {
             return;
         }
         let mut state = self.chan.lock();
-        // Woken for room we will not use: pass the wake on to the next sender.
-        let next = if state.waiting_senders.remove(&mut self.key) && state.has_room() {
-            state.waiting_senders.wake_one()
+        let granted = state.waiting_senders.leave_place(self.place);
+        // Handed room we will not use: pass it on to the next sender in line.
+        let next = if granted && !state.receiver_gone {
+            state.reserved -= 1;
+            state.pass_room_on()
         } else {
             None
         };
@@ -300,6 +295,9 @@ pub struct Receiver<T> {
 impl<T> Receiver<T> {
     /// Waits for the next value; `None` once every sender is gone and the queue is
     /// empty.
+    ///
+    /// **Cancel safety**: dropping the future before it completes loses no value:
+    /// a value is taken from the channel only by the poll that returns it.
     pub async fn recv(&mut self) -> Option<T> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -308,8 +306,11 @@ impl<T> Receiver<T> {
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         context::budgeted(cx, |cx| {
             let mut state = self.chan.lock();
-            if !state.queue.is_empty() {
-                return Poll::Ready(self.chan.pop(state));
+            if let Some(value) = state.queue.pop_front() {
+                let sender = state.pass_room_on();
+                drop(state);
+                wake(sender);
+                return Poll::Ready(Some(value));
             }
             if state.senders == 0 {
                 return Poll::Ready(None);
@@ -327,23 +328,10 @@ impl<T> Receiver<T> {
     ///
     /// On a thread running an evloop loop: it would deadlock. `.await` `recv` there.
     pub fn blocking_recv(&mut self) -> Option<T> {
-        assert_off_the_loop("mpsc::Receiver::blocking_recv");
-        let mut state = self.chan.lock();
-        loop {
-            if !state.queue.is_empty() {
-                return self.chan.pop(state);
-            }
-            if state.senders == 0 {
-                return None;
-            }
-            state.blocked_receiver = true;
-            state = self
-                .chan
-                .not_empty
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-            state.blocked_receiver = false;
-        }
+        park::wait(
+            "mpsc::Receiver::blocking_recv",
+            poll_fn(|cx| self.poll_recv(cx)),
+        )
     }
 
     /// Takes the next value if there is one; never waits.
@@ -353,15 +341,17 @@ impl<T> Receiver<T> {
     /// [`TryRecvError::Empty`] if none is queued yet, [`TryRecvError::Disconnected`]
     /// if none ever will be.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let state = self.chan.lock();
-        if state.queue.is_empty() {
-            return Err(if state.senders == 0 {
-                TryRecvError::Disconnected
-            } else {
-                TryRecvError::Empty
-            });
+        let mut state = self.chan.lock();
+        match state.queue.pop_front() {
+            Some(value) => {
+                let sender = state.pass_room_on();
+                drop(state);
+                wake(sender);
+                Ok(value)
+            }
+            None if state.senders == 0 => Err(TryRecvError::Disconnected),
+            None => Err(TryRecvError::Empty),
         }
-        Ok(self.chan.pop(state).expect("the queue is not empty"))
     }
 
     /// How many values are queued.
@@ -380,12 +370,8 @@ impl<T> Drop for Receiver<T> {
         let mut state = self.chan.lock();
         state.receiver_gone = true;
         let queued = std::mem::take(&mut state.queue);
-        let senders = state.waiting_senders.wake_all();
-        let blocked = state.blocked_senders > 0;
+        let senders = state.waiting_senders.grant_all();
         drop(state);
-        if blocked {
-            self.chan.not_full.notify_all();
-        }
         wake(senders);
         drop(queued);
     }
@@ -415,7 +401,7 @@ impl<T> fmt::Debug for Receiver<T> {
 impl<T> fmt::Debug for Send<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("mpsc::Send")
-            .field("waiting", &self.key.is_some())
+            .field("waiting", &self.place.is_some())
             .finish()
     }
 }
@@ -436,6 +422,45 @@ impl<T> fmt::Display for SendError<T> {
 }
 
 impl<T> std::error::Error for SendError<T> {}
+
+/// Why [`Sender::try_send`] did not send; the value comes back.
+pub enum TrySendError<T> {
+    /// The channel is full (or other senders wait for room first).
+    Full(T),
+    /// The receiver was dropped.
+    Closed(T),
+}
+
+impl<T> TrySendError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            TrySendError::Full(value) | TrySendError::Closed(value) => value,
+        }
+    }
+}
+
+impl<T> fmt::Debug for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("TrySendError::Full(..)"),
+            TrySendError::Closed(_) => f.write_str("TrySendError::Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("the channel is full"),
+            TrySendError::Closed(_) => {
+                f.write_str("sending on a closed channel: the receiver was dropped")
+            }
+        }
+    }
+}
+
+impl<T> std::error::Error for TrySendError<T> {}
 
 /// Why [`Receiver::try_recv`] returned no value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,11 +2,18 @@
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::sync::PoisonError;
 
 use super::semaphore::{Semaphore, SemaphorePermit};
+use crate::lock::lock;
 
 /// A mutual-exclusion lock whose `lock` is awaited, so a task waiting for it
 /// lets the rest of the loop run. Hold a guard across `.await` freely.
+///
+/// **Fair**, as tokio's and asyncio's locks: tasks and threads get the lock in the
+/// order they asked for it, and an unlock hands it to the first in line — the task
+/// that just unlocked cannot take it straight back while another waits.
+/// [`try_lock`](Mutex::try_lock) never waits.
 ///
 /// Built from a one-permit [`Semaphore`] (who may enter) and a `std::sync::Mutex`
 /// (where the value lives; never contended, since the permit already decided).
@@ -48,13 +55,17 @@ impl<T> Mutex<T> {
         }
     }
 
-    /// Waits for the lock.
+    /// Waits for the lock, in line behind those who asked first.
+    ///
+    /// **Cancel safety**: dropping the future gives up its place in line and loses
+    /// nothing: if the lock had been handed to it meanwhile, it goes to the next in
+    /// line.
     pub async fn lock(&self) -> MutexGuard<'_, T> {
         let permit = self.gate.acquire().await;
         self.guard(permit)
     }
 
-    /// Takes the lock if it is free; never waits.
+    /// Takes the lock if it is free and nobody waits; never waits.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         let permit = self.gate.try_acquire()?;
         Some(self.guard(permit))
@@ -72,18 +83,20 @@ impl<T> Mutex<T> {
 
     /// The value, without locking: `&mut self` proves nobody else holds it.
     pub fn get_mut(&mut self) -> &mut T {
-        self.value.get_mut().unwrap_or_else(|e| e.into_inner())
+        self.value.get_mut().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The value, consuming the mutex.
     pub fn into_inner(self) -> T {
-        self.value.into_inner().unwrap_or_else(|e| e.into_inner())
+        self.value
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The guard for a holder of the permit. A panic while a guard was held does
     /// not poison this mutex (as with tokio's): the value is handed out as it is.
     fn guard<'a>(&'a self, permit: SemaphorePermit<'a>) -> MutexGuard<'a, T> {
-        let value = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        let value = lock(&self.value);
         MutexGuard {
             value,
             _permit: permit,

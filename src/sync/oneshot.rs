@@ -16,10 +16,10 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use super::assert_off_the_loop;
+use super::park;
 use crate::context;
 use crate::lock::lock;
 use crate::waker_slot::WakerSlot;
@@ -32,9 +32,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             sender_gone: false,
             receiver_gone: false,
             waker: WakerSlot::new(),
-            blocked: false,
         }),
-        sent: Condvar::new(),
     });
     (
         Sender {
@@ -48,8 +46,6 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 struct Shared<T> {
     /// The value and who is still there.
     state: Mutex<State<T>>,
-    /// Signalled when the value arrives or the sender leaves, for `blocking_recv`.
-    sent: Condvar,
 }
 
 /// The channel's state.
@@ -60,11 +56,8 @@ struct State<T> {
     sender_gone: bool,
     /// The receiver was dropped.
     receiver_gone: bool,
-    /// The task awaiting the receiver.
+    /// Whoever awaits the receiver (a task, or a thread in `blocking_recv`).
     waker: WakerSlot,
-    /// A thread waits in `blocking_recv` (a `Condvar` notify is a syscall: only
-    /// pay it when someone is there).
-    blocked: bool,
 }
 
 impl<T> Shared<T> {
@@ -78,11 +71,7 @@ impl<T> Shared<T> {
         state.value = value;
         state.sender_gone = true;
         let waker = state.waker.take();
-        let blocked = state.blocked;
         drop(state);
-        if blocked {
-            self.sent.notify_one();
-        }
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -137,6 +126,9 @@ impl<T> Drop for Sender<T> {
 }
 
 /// Receives the one value: `.await` it, or call [`blocking_recv`](Receiver::blocking_recv).
+///
+/// **Cancel safety**: dropping it drops the value, if it came; it is never lost
+/// while the receiver lives (a pending `.await` that is dropped takes nothing).
 pub struct Receiver<T> {
     /// Shared with the sender.
     shared: Arc<Shared<T>>,
@@ -153,23 +145,7 @@ impl<T> Receiver<T> {
     ///
     /// On a thread running an evloop loop: it would deadlock. `.await` instead.
     pub fn blocking_recv(self) -> Result<T, RecvError> {
-        assert_off_the_loop("oneshot::Receiver::blocking_recv");
-        let mut state = self.shared.lock();
-        loop {
-            if let Some(value) = state.value.take() {
-                return Ok(value);
-            }
-            if state.sender_gone {
-                return Err(RecvError { _private: () });
-            }
-            state.blocked = true;
-            state = self
-                .shared
-                .sent
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-            state.blocked = false;
-        }
+        park::wait("oneshot::Receiver::blocking_recv", self)
     }
 
     /// Takes the value if it has arrived; never waits.

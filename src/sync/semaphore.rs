@@ -1,16 +1,25 @@
-//! [`Semaphore`]: at most N holders at once.
+//! [`Semaphore`]: at most N holders at once, served first come, first served.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 
-use super::assert_off_the_loop;
+use super::park;
 use super::wait_list::{wake, WaitList};
+use crate::context;
+use crate::lock::lock;
 
 /// Hands out at most `permits` [`SemaphorePermit`]s at a time; a permit goes back
-/// when it is dropped. Waiting tasks are woken in the order they started waiting.
+/// when it is dropped.
+///
+/// **Fair**: waiters — tasks in [`acquire`](Semaphore::acquire) and threads in
+/// [`blocking_acquire`](Semaphore::blocking_acquire) alike — are served in the order
+/// they started waiting, and a released permit is *handed* to the first of them:
+/// nobody can take it in between, not even the task that released it. (tokio's and
+/// asyncio's semaphores are fair the same way.) [`try_acquire`](Semaphore::try_acquire)
+/// never waits, and takes a free permit only if nobody is waiting for one.
 ///
 /// ```
 /// use evloop::sync::Semaphore;
@@ -24,20 +33,17 @@ use super::wait_list::{wake, WaitList};
 /// });
 /// ```
 pub struct Semaphore {
-    /// Free permits and waiting tasks.
+    /// Free permits and the line of waiters.
     state: Mutex<State>,
-    /// For threads in `blocking_acquire`.
-    released: Condvar,
 }
 
 /// A semaphore's state.
 struct State {
-    /// Permits not handed out.
+    /// Permits not handed out. Never more than zero while someone waits: a
+    /// released permit goes straight to the first in line.
     permits: usize,
-    /// Tasks waiting for a permit.
+    /// Who waits for a permit.
     waiters: WaitList,
-    /// Threads waiting for a permit.
-    blocked: usize,
 }
 
 impl Semaphore {
@@ -47,18 +53,15 @@ impl Semaphore {
             state: Mutex::new(State {
                 permits,
                 waiters: WaitList::default(),
-                blocked: 0,
             }),
-            released: Condvar::new(),
         }
     }
 
-    /// Locks the state; a panic elsewhere never leaves it half-written.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Waits for a permit.
+    /// Waits for a permit, in line behind those who waited first.
+    ///
+    /// **Cancel safety**: dropping the future gives up its place in line, and loses
+    /// nothing: if a permit had been handed to it meanwhile, it goes to the next in
+    /// line.
     pub fn acquire(&self) -> Acquire<'_> {
         Acquire {
             semaphore: self,
@@ -66,9 +69,9 @@ impl Semaphore {
         }
     }
 
-    /// Takes a permit if one is free; never waits.
+    /// Takes a permit if one is free and nobody waits; never waits.
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         if state.permits == 0 {
             return None;
         }
@@ -76,26 +79,19 @@ impl Semaphore {
         Some(SemaphorePermit { semaphore: self })
     }
 
-    /// Blocks this thread until a permit is free.
+    /// Blocks this thread until a permit is free; the thread waits in line with the
+    /// tasks.
     ///
     /// # Panics
     ///
     /// On a thread running an evloop loop: it would deadlock. `.await` `acquire` there.
     pub fn blocking_acquire(&self) -> SemaphorePermit<'_> {
-        assert_off_the_loop("Semaphore::blocking_acquire");
-        let mut state = self.lock();
-        while state.permits == 0 {
-            state.blocked += 1;
-            state = self.released.wait(state).unwrap_or_else(|e| e.into_inner());
-            state.blocked -= 1;
-        }
-        state.permits -= 1;
-        SemaphorePermit { semaphore: self }
+        park::wait("Semaphore::blocking_acquire", self.acquire())
     }
 
     /// How many permits are free.
     pub fn available_permits(&self) -> usize {
-        self.lock().permits
+        lock(&self.state).permits
     }
 
     /// Adds `n` permits.
@@ -105,24 +101,24 @@ impl Semaphore {
         }
     }
 
-    /// Returns one permit and wakes the next waiter.
+    /// Returns one permit: to the first in line, if anyone waits.
     fn release(&self) {
-        let mut state = self.lock();
-        state.permits += 1;
-        let next = state.waiters.wake_one();
-        let blocked = state.blocked > 0;
-        drop(state);
-        if blocked {
-            self.released.notify_one();
+        let mut state = lock(&self.state);
+        let first = state.waiters.grant_first();
+        if first.is_none() {
+            state.permits += 1;
         }
-        wake(next);
+        drop(state);
+        wake(first);
     }
 }
 
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.state);
         f.debug_struct("Semaphore")
-            .field("available_permits", &self.available_permits())
+            .field("available_permits", &state.permits)
+            .field("waiting", &!state.waiters.is_empty())
             .finish()
     }
 }
@@ -158,7 +154,7 @@ impl fmt::Debug for SemaphorePermit<'_> {
 pub struct Acquire<'a> {
     /// The semaphore.
     semaphore: &'a Semaphore,
-    /// Our place among the waiters.
+    /// Our place in line, once we stand in it.
     key: Option<usize>,
 }
 
@@ -167,33 +163,30 @@ impl<'a> Future for Acquire<'a> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let this = self.get_mut();
-        let mut state = this.semaphore.lock();
-        if state.permits > 0 {
-            state.permits -= 1;
-            state.waiters.remove(&mut this.key);
-            return Poll::Ready(SemaphorePermit {
+        context::budgeted(cx, |cx| {
+            let mut state = lock(&this.semaphore.state);
+            let State { permits, waiters } = &mut *state;
+            let take_free = || {
+                let free = *permits > 0;
+                *permits -= usize::from(free);
+                free
+            };
+            let (poll, old) = waiters.poll_place(&mut this.key, cx.waker(), take_free);
+            drop(state);
+            drop(old);
+            poll.map(|()| SemaphorePermit {
                 semaphore: this.semaphore,
-            });
-        }
-        state.waiters.wait(&mut this.key, cx.waker());
-        Poll::Pending
+            })
+        })
     }
 }
 
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
-        if self.key.is_none() {
-            return;
+        let granted = lock(&self.semaphore.state).waiters.leave_place(self.key);
+        if granted {
+            self.semaphore.release(); // handed a permit we will not use: pass it on
         }
-        let mut state = self.semaphore.lock();
-        // Woken for a permit we will not take: pass the wake on.
-        let next = if state.waiters.remove(&mut self.key) && state.permits > 0 {
-            state.waiters.wake_one()
-        } else {
-            None
-        };
-        drop(state);
-        wake(next);
     }
 }
 

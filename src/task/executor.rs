@@ -39,7 +39,7 @@ pub(crate) type RemoteSpawn = Box<dyn FnOnce(&Executor) + Send>;
 /// Task storage and the run queue of one runtime.
 pub(crate) struct Executor {
     /// Every task that has not ended: the executor's own reference to each.
-    tasks: RefCell<Slab<Listed>>,
+    tasks: RefCell<Slab<Task>>,
     /// The names of the tasks that have one, by id.
     names: RefCell<HashMap<u64, Box<str>>>,
     /// Tasks ready to be polled, oldest wake first.
@@ -56,22 +56,10 @@ pub(crate) struct Executor {
     owner: u32,
 }
 
-/// A task in the executor's list, and what the executor counts of it.
-struct Listed {
-    /// The executor's own reference.
-    task: Task,
-    /// How many times it was polled.
-    polls: u32,
-}
-
-/// The executor of the runtime this thread drives, if any.
-pub(crate) fn current() -> Option<Rc<Executor>> {
-    context::current(|driving| &driving.executor)
-}
-
-/// Runs `f` with the executor of the runtime this thread drives, if any.
+/// Runs `f` with the executor of the runtime this thread drives, if any. `f` must
+/// not enter or leave a runtime.
 pub(crate) fn with_current<R>(f: impl FnOnce(&Executor) -> R) -> Option<R> {
-    current().map(|executor| f(&executor))
+    context::with_current(|driving| &driving.executor, f)
 }
 
 /// How a waker finds its executor. Zero-sized: a task holds no reference to its
@@ -82,15 +70,23 @@ struct Scheduler;
 impl Schedule for Scheduler {
     fn schedule(&self, task: Woken<'_>) {
         let owner = task.owner();
-        match current() {
+        match context::driving_id() {
             // On the loop's own thread: onto the run queue — no lock, no syscall, not
-            // even an atomic operation.
-            Some(executor) if executor.owner == owner => executor.wake(task.into_local(owner)),
+            // even an atomic operation. (A task woken during its own poll is only
+            // marked: `yield_now` is this path.)
+            id if id == owner => {
+                let task = task.into_local(owner);
+                if task.meta.flags.wake() == Wake::Schedule {
+                    with_current(|executor| executor.queue.borrow_mut().push_back(task));
+                }
+            }
             // Anywhere else: through the runtime's injection queue, which wakes the
             // loop (unless a wake from another thread is on its way already).
             _ => {
-                if let (Some(task), Some(injector)) = (task.into_remote(), find_injector(owner)) {
-                    injector.push_wake(task);
+                if let Some(task) = task.into_remote() {
+                    if let Some(injector) = find_injector(owner) {
+                        injector.push_wake(task);
+                    }
                 }
             }
         }
@@ -101,9 +97,23 @@ impl Schedule for Scheduler {
 /// thread finds its task's runtime. Held weakly; an entry goes when its runtime does.
 static INJECTORS: Mutex<BTreeMap<u32, Weak<Injector>>> = Mutex::new(BTreeMap::new());
 
-/// The injection queue of executor `owner`, if its runtime is alive.
+/// The injection queue of executor `owner`, if its runtime is alive. Each thread
+/// remembers the last one it found: a thread that wakes tasks of one runtime again
+/// and again takes the registry's lock once.
 fn find_injector(owner: u32) -> Option<Arc<Injector>> {
-    lock(&INJECTORS).get(&owner).and_then(Weak::upgrade)
+    thread_local! {
+        static LAST: RefCell<Option<(u32, Weak<Injector>)>> = const { RefCell::new(None) };
+    }
+    let cached = LAST.try_with(|last| match &*last.borrow() {
+        Some((id, injector)) if *id == owner => injector.upgrade(),
+        _ => None,
+    });
+    if let Ok(Some(injector)) = cached {
+        return Some(injector);
+    }
+    let found = lock(&INJECTORS).get(&owner).cloned()?;
+    let _ = LAST.try_with(|last| *last.borrow_mut() = Some((owner, found.clone())));
+    found.upgrade()
 }
 
 impl Executor {
@@ -169,11 +179,7 @@ impl Executor {
             deliver(output.expect("an ended task holds its output"));
         };
         match self.tasks.borrow().get(slot) {
-            Some(listed) => listed
-                .task
-                .meta
-                .joiner
-                .set(Some(Joiner::Call(Box::new(call)))),
+            Some(task) => task.meta.joiner.set(Some(Joiner::Call(Box::new(call)))),
             None => call(), // the runtime is shutting down: the task ended at once
         }
         remote
@@ -195,6 +201,7 @@ impl Executor {
             joiner: Cell::new(None),
             refs: Cell::new(0),
             slot: Cell::new(0),
+            polls: Cell::new(0),
             turn: Cell::new(0),
             flags: Flags::new(),
         };
@@ -211,7 +218,7 @@ impl Executor {
         task.meta
             .slot
             .set(u32::try_from(entry.key()).expect("4 billion tasks at once"));
-        entry.insert(Listed { task, polls: 0 });
+        entry.insert(task);
         drop(tasks);
         if let Some(name) = name {
             self.names.borrow_mut().insert(id, name.into());
@@ -239,6 +246,7 @@ impl Executor {
         for spawn in injected.spawns.drain(..) {
             spawn(self);
         }
+        injected.give_back_room();
         *self.injected.borrow_mut() = injected;
     }
 
@@ -252,6 +260,7 @@ impl Executor {
         let mut polled = 0;
         while polled < max_polls {
             let Some(task) = self.queue.borrow_mut().pop_front() else {
+                give_back_room(&mut self.queue.borrow_mut());
                 break;
             };
             if task.meta.turn.replace(turn) == turn {
@@ -273,13 +282,8 @@ impl Executor {
             task.cancel(JoinError::cancelled(task.meta.id, "aborted"));
             return self.end(&task);
         }
-        if let Some(listed) = self
-            .tasks
-            .borrow_mut()
-            .get_mut(task.meta.slot.get() as usize)
-        {
-            listed.polls = listed.polls.wrapping_add(1);
-        }
+        let polls = &task.meta.polls;
+        polls.set(polls.get().wrapping_add(1));
         // A panic is caught here: it ends this task, never the loop.
         let poll = || panic::catch_unwind(AssertUnwindSafe(|| task.poll()));
         match context::with_budget(poll) {
@@ -306,10 +310,12 @@ impl Executor {
     /// A task ended (its output, or why it has none, is stored): takes it off the
     /// list, marks it complete and tells whoever waits for it.
     fn end(&self, task: &Task) {
-        let own = self
-            .tasks
-            .borrow_mut()
-            .try_remove(task.meta.slot.get() as usize);
+        let mut tasks = self.tasks.borrow_mut();
+        let own = tasks.try_remove(task.meta.slot.get() as usize);
+        if tasks.is_empty() && tasks.capacity() > ROOM_KEPT {
+            *tasks = Slab::with_capacity(ROOM_KEPT / 10); // a burst is over
+        }
+        drop(tasks);
         drop(own); // after the borrow ends; `task` keeps the cell alive
         self.forget_name(task);
         complete(task);
@@ -340,7 +346,7 @@ impl Executor {
             if tasks.is_empty() {
                 break;
             }
-            for (_, Listed { task, .. }) in tasks {
+            for (_, task) in tasks {
                 task.cancel(JoinError::cancelled(
                     task.meta.id,
                     "its runtime was dropped",
@@ -372,6 +378,17 @@ fn drop_quietly<T>(value: T) {
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
 
+/// Collections that a burst grew to this many entries give the memory back once
+/// they are empty again (down to a tenth of it), instead of holding their peak.
+const ROOM_KEPT: usize = 4096;
+
+/// Shrinks an empty queue that a burst grew, keeping room for the usual load.
+fn give_back_room<T>(queue: &mut VecDeque<T>) {
+    if queue.is_empty() && queue.capacity() > ROOM_KEPT {
+        queue.shrink_to(ROOM_KEPT / 10);
+    }
+}
+
 /// What other threads handed to the loop since step 2 last looked.
 #[derive(Default)]
 pub(crate) struct Injected {
@@ -393,6 +410,18 @@ pub(crate) struct Injector {
     /// Wakes the loop out of its wait for I/O (the runtime hands in a waker over
     /// the reactor's eventfd; the executor need not know what it is).
     unpark: Waker,
+}
+
+impl Injected {
+    /// Shrinks vectors a burst grew, once step 2 has emptied them.
+    fn give_back_room(&mut self) {
+        if self.wakes.capacity() > ROOM_KEPT {
+            self.wakes.shrink_to(ROOM_KEPT / 10);
+        }
+        if self.spawns.capacity() > ROOM_KEPT {
+            self.spawns.shrink_to(ROOM_KEPT / 10);
+        }
+    }
 }
 
 impl Injector {
@@ -476,6 +505,6 @@ mod tests {
         );
         assert_eq!(mem::size_of::<Task>(), 8);
         assert_eq!(mem::size_of::<JoinHandle<()>>(), 8);
-        assert!(mem::size_of::<Listed>() <= 16);
+        assert_eq!(mem::size_of::<Option<Task>>(), 8);
     }
 }

@@ -57,10 +57,10 @@ pub(crate) enum Joiner {
 }
 
 /// What the executor and the `JoinHandle` know of a task. It lives in the task's
-/// cell and is touched only on the loop's thread. Kept to 56 bytes: with the
-/// state word, the vtable and the smallest futures, a cell then fits a 96-byte
-/// block of the allocator — at a million tasks, memory is the cost. (Names and
-/// poll counts live with the executor.)
+/// cell and is touched only on the loop's thread. Kept to 56 bytes: with the state
+/// word, the vtable and the smallest futures, a cell then fits a 96-byte block of
+/// the allocator — at a million tasks, memory is the cost. (Names live with the
+/// executor.)
 pub(crate) struct Meta {
     /// Unique in this process.
     pub(crate) id: u64,
@@ -71,13 +71,16 @@ pub(crate) struct Meta {
     /// The executor it belongs to. Written before the task is shared, never
     /// changed: the one field other threads may read.
     pub(crate) owner: u32,
-    /// References held on the loop's thread (see `cell.rs`, rule 1).
-    pub(crate) refs: Cell<u32>,
     /// Its key in the executor's list of tasks.
     pub(crate) slot: Cell<u32>,
+    /// How many times it was polled.
+    pub(crate) polls: Cell<u32>,
     /// The last turn it was polled in, counted modulo 2¹⁶ (a task idle for exactly
     /// 65,536 turns waits one turn more, once).
     pub(crate) turn: Cell<u16>,
+    /// References held on the loop's thread (see `cell.rs`, rule 1): the executor's
+    /// list, the run queue, the `JoinHandle`, and a passing one or two.
+    pub(crate) refs: Cell<u8>,
     /// Scheduled, running, complete, … (`state.rs`).
     pub(crate) flags: Flags,
 }
