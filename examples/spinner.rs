@@ -85,7 +85,9 @@ enum Work {
 /// `supervisor`). Returns the answer and the frames drawn.
 async fn supervise(work: Work) -> (u64, usize) {
     let frames = Rc::new(Cell::new(0));
-    let spinner = evloop::spawn(spin(frames.clone()));
+    let spinner = evloop::task::Builder::new()
+        .name("spinner")
+        .spawn(spin(frames.clone()));
     while frames.get() == 0 {
         evloop::yield_now().await; // let the spinner draw its first frame
     }

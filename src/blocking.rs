@@ -96,6 +96,22 @@ struct State {
     wakeups: usize,
     /// Set when the runtime is dropped.
     shutdown: bool,
+    /// Which thread numbers are taken: a thread takes the lowest free one for its
+    /// life, so a trace shows the pool as rows 0, 1, 2…
+    numbers: Vec<bool>,
+}
+
+impl State {
+    /// Takes the lowest free thread number.
+    fn take_number(&mut self) -> usize {
+        let free = self.numbers.iter().position(|taken| !taken);
+        let number = free.unwrap_or(self.numbers.len());
+        if number == self.numbers.len() {
+            self.numbers.push(false);
+        }
+        self.numbers[number] = true;
+        number
+    }
 }
 
 impl BlockingPool {
@@ -122,9 +138,10 @@ impl BlockingPool {
         }
     }
 
-    /// Runs `f` on a pool thread; how it ended arrives on the receiver. If the pool
-    /// shuts down first, the receiver gets `RecvError`.
-    pub(crate) fn spawn<F, R>(&self, f: F) -> oneshot::Receiver<Outcome<R>>
+    /// Runs `f` on a pool thread; how it ended arrives on the receiver, with the
+    /// number of the thread that ran it. If the pool shuts down first, the receiver
+    /// gets `RecvError`.
+    pub(crate) fn spawn<F, R>(&self, f: F) -> oneshot::Receiver<(Outcome<R>, Option<usize>)>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -137,7 +154,8 @@ impl BlockingPool {
                 Ok(Err(panic)) => Outcome::Panicked(panic),
                 Err(why) => Outcome::NeverRan(why),
             };
-            let _ = tx.send(outcome); // nobody waiting (runtime dropped): dropped quietly
+            // Nobody waiting (the runtime was dropped): dropped quietly.
+            let _ = tx.send((outcome, crate::context::pool_thread()));
         }));
         rx
     }
@@ -216,6 +234,8 @@ impl Pool {
     /// A pool thread's life: take jobs until idle for `keep_alive`, or shutdown.
     fn work(&self) {
         let mut state = self.lock();
+        let number = state.take_number();
+        crate::context::mark_pool_thread(number);
         loop {
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
@@ -234,6 +254,7 @@ impl Pool {
             }
         }
         state.threads -= 1;
+        state.numbers[number] = false;
     }
 
     /// Waits idle until a `submit` claims this thread (true), or until
@@ -287,7 +308,7 @@ mod tests {
     fn a_pool_the_os_gives_no_thread_cancels_the_job_and_says_why() {
         let pool = BlockingPool::with_starter(4, Duration::from_secs(10), refuse);
         let outcome = pool.spawn(|| 1).blocking_recv();
-        let Ok(Outcome::NeverRan(why)) = outcome else {
+        let Ok((Outcome::NeverRan(why), None)) = outcome else {
             panic!("the job should be reported as never run");
         };
         assert!(
@@ -316,11 +337,14 @@ mod tests {
         let first = pool.spawn(move || hold.recv().unwrap()); // occupies the one thread
         let second = pool.spawn(|| "ran on the existing thread"); // its thread is refused
         release.send(()).unwrap();
-        assert!(matches!(first.blocking_recv(), Ok(Outcome::Returned(()))));
+        assert!(matches!(
+            first.blocking_recv(),
+            Ok((Outcome::Returned(()), Some(0)))
+        ));
         let second = second.blocking_recv();
         assert!(matches!(
             second,
-            Ok(Outcome::Returned("ran on the existing thread"))
+            Ok((Outcome::Returned("ran on the existing thread"), Some(0)))
         ));
         pool.shutdown();
     }

@@ -100,6 +100,7 @@ pub(crate) fn is_driving() -> bool {
 
 /// The id of the runtime this thread drives; 0 if none. Cheap: a wake asks it to
 /// know whether it is on its task's own loop.
+#[inline]
 pub(crate) fn driving_id() -> u32 {
     CURRENT
         .try_with(|current| current.borrow().as_ref().map_or(0, |d| d.id))
@@ -117,6 +118,7 @@ pub(crate) fn current<T: 'static>(part: fn(&Driving) -> &Rc<dyn Any>) -> Option<
 
 /// Runs `f` on the part of the current record that `part` picks, as a `T`, if this
 /// thread drives a runtime. `f` must not enter or leave a runtime.
+#[inline]
 pub(crate) fn with_current<T: 'static, R>(
     part: fn(&Driving) -> &Rc<dyn Any>,
     f: impl FnOnce(&T) -> R,
@@ -127,6 +129,22 @@ pub(crate) fn with_current<T: 'static, R>(
             current.as_ref().and_then(|d| part(d).downcast_ref()).map(f)
         })
         .ok()?
+}
+
+thread_local! {
+    /// Which of its pool's threads this is, if it is a blocking pool's (its wakes
+    /// and its jobs say so in a trace).
+    static POOL_THREAD: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Marks this thread as its blocking pool's thread number `index`, for life.
+pub(crate) fn mark_pool_thread(index: usize) {
+    POOL_THREAD.with(|pool| pool.set(Some(index)));
+}
+
+/// Which of its pool's threads this is, if it is a blocking pool's.
+pub(crate) fn pool_thread() -> Option<usize> {
+    POOL_THREAD.try_with(Cell::get).ok().flatten()
 }
 
 /// Runs one poll with a fresh budget, and puts back the budget of whatever poll

@@ -88,6 +88,7 @@ pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod trace;
 
 pub use runtime::{spawn_blocking, Builder, Handle, RemoteHandle, Runtime};
 pub use task::{spawn, yield_now, JoinError, JoinHandle, JoinSet};
@@ -105,6 +106,7 @@ use std::future::Future;
 /// ```
 /// assert_eq!(evloop::run(async { 40 + 2 }), 42);
 /// ```
+#[track_caller]
 pub fn run<F: Future>(future: F) -> F::Output {
     let runtime =
         Runtime::new().unwrap_or_else(|e| panic!("evloop::run could not start a runtime: {e}"));

@@ -18,19 +18,22 @@
 //! (`context`): a socket that is always ready (an accept failing with `EMFILE`,
 //! say) cannot keep one task running for ever.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use mio::{Events, Interest, Token};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Registry, Token};
 use slab::Slab;
 
 use crate::context;
+use crate::trace::record::{Cause, Recorder};
 
 /// The token of the `mio::Waker`; sources use their slab keys, which never get here.
 const UNPARK: Token = Token(usize::MAX);
@@ -48,8 +51,9 @@ pub(crate) enum Direction {
 }
 
 /// The tasks waiting on one source, by direction.
-#[derive(Default)]
 struct Waiters {
+    /// The source's descriptor, to name it as a wake's cause.
+    fd: RawFd,
     /// Woken when the source becomes readable.
     readers: Vec<Waker>,
     /// Woken when the source becomes writable.
@@ -66,13 +70,16 @@ pub(crate) struct Reactor {
     events: RefCell<Events>,
     /// Who waits on each registered source; the slab key is the source's token.
     sources: RefCell<Slab<Waiters>>,
-    /// Scratch space for `wait`: wakers collected under the borrow, woken after it.
-    to_wake: RefCell<Vec<Waker>>,
+    /// Scratch space for `wait`: wakers collected under the borrow, woken after it,
+    /// each with the descriptor that woke it.
+    to_wake: RefCell<Vec<(Waker, RawFd)>>,
     /// How many registered sources are sockets (or other descriptors of the
     /// user's), as opposed to the runtime's own timerfd.
     sockets: Cell<usize>,
     /// Interrupts `wait` from another thread.
     unpark: Arc<Unparker>,
+    /// The recording, if tracing is on: the wakes `wait` makes are I/O's.
+    recorder: OnceCell<Rc<Recorder>>,
 }
 
 impl Reactor {
@@ -92,7 +99,13 @@ impl Reactor {
             to_wake: RefCell::new(Vec::new()),
             sockets: Cell::new(0),
             unpark,
+            recorder: OnceCell::new(),
         })
+    }
+
+    /// Tracing is on: say so to the recording at each wake.
+    pub(crate) fn observe(&self, recorder: Rc<Recorder>) {
+        let _ = self.recorder.set(recorder);
     }
 
     /// A `Waker` that interrupts [`Reactor::wait`] from any thread.
@@ -134,18 +147,24 @@ impl Reactor {
                 let Some(waiters) = sources.get_mut(event.token().0) else {
                     continue; // the unpark token, or a source dropped meanwhile
                 };
+                let fd = waiters.fd;
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
-                    to_wake.append(&mut waiters.readers);
+                    to_wake.extend(waiters.readers.drain(..).map(|waker| (waker, fd)));
                 }
                 if event.is_writable() || event.is_write_closed() || event.is_error() {
-                    to_wake.append(&mut waiters.writers);
+                    to_wake.extend(waiters.writers.drain(..).map(|waker| (waker, fd)));
                 }
             }
         }
         drop(events);
         // Wake with no borrow held: a waker may be foreign code.
-        for waker in to_wake.drain(..) {
-            waker.wake();
+        match self.recorder.get() {
+            None => to_wake.drain(..).for_each(|(waker, _)| waker.wake()),
+            Some(recorder) => {
+                for (waker, fd) in to_wake.drain(..) {
+                    recorder.because(Cause::Io(fd), || waker.wake());
+                }
+            }
         }
         *self.to_wake.borrow_mut() = to_wake;
         count
@@ -153,8 +172,16 @@ impl Reactor {
 
     /// Registers `source` for both directions; returns its token. `socket` says
     /// whether it counts for [`may_have_events`](Reactor::may_have_events).
-    fn register(&self, source: &mut impl mio::event::Source, socket: bool) -> io::Result<Token> {
-        let token = Token(self.sources.borrow_mut().insert(Waiters::default()));
+    fn register<S>(&self, source: &mut S, socket: bool) -> io::Result<Token>
+    where
+        S: mio::event::Source + AsRawFd,
+    {
+        let waiters = Waiters {
+            fd: source.as_raw_fd(),
+            readers: Vec::new(),
+            writers: Vec::new(),
+        };
+        let token = Token(self.sources.borrow_mut().insert(waiters));
         let interest = Interest::READABLE | Interest::WRITABLE;
         if let Err(e) = self.registry.register(source, token, interest) {
             self.sources.borrow_mut().remove(token.0);
@@ -184,6 +211,11 @@ impl Reactor {
         if !list.iter().any(|w| w.will_wake(waker)) {
             list.push(waker.clone());
         }
+    }
+
+    /// How many registered sources are sockets or other descriptors of the user's.
+    pub(crate) fn socket_count(&self) -> usize {
+        self.sockets.get()
     }
 
     /// How many sources are registered (the unpark waker not counted).
@@ -221,7 +253,7 @@ impl Wake for Unparker {
 }
 
 /// An I/O object registered with a reactor; deregistered when dropped.
-pub(crate) struct IoSource<S: mio::event::Source> {
+pub(crate) struct IoSource<S: mio::event::Source + AsRawFd> {
     /// The mio object (socket, `SourceFd`, …).
     io: S,
     /// Its token in the reactor.
@@ -232,7 +264,7 @@ pub(crate) struct IoSource<S: mio::event::Source> {
     socket: bool,
 }
 
-impl<S: mio::event::Source> IoSource<S> {
+impl<S: mio::event::Source + AsRawFd> IoSource<S> {
     /// Registers `io`, a socket or another descriptor of the user's, with `reactor`.
     pub(crate) fn new(io: S, reactor: Rc<Reactor>) -> io::Result<IoSource<S>> {
         IoSource::register(io, reactor, true)
@@ -281,18 +313,53 @@ impl<S: mio::event::Source> IoSource<S> {
     }
 }
 
-impl<S: mio::event::Source> Drop for IoSource<S> {
+impl<S: mio::event::Source + AsRawFd> Drop for IoSource<S> {
     fn drop(&mut self) {
         self.reactor
             .deregister(&mut self.io, self.token, self.socket);
     }
 }
 
-impl<S: mio::event::Source + fmt::Debug> fmt::Debug for IoSource<S> {
+impl<S: mio::event::Source + AsRawFd + fmt::Debug> fmt::Debug for IoSource<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IoSource")
             .field("io", &self.io)
             .field("token", &self.token.0)
             .finish()
+    }
+}
+
+/// Any descriptor as a mio source (the alarm's timerfd, `io::Async`'s objects):
+/// registered by its raw fd, which it must keep open while registered.
+#[derive(Debug)]
+pub(crate) struct Fd<T: AsRawFd>(pub(crate) T);
+
+impl<T: AsRawFd> AsRawFd for Fd<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+impl<T: AsRawFd> mio::event::Source for Fd<T> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        SourceFd(&self.as_raw_fd()).register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        SourceFd(&self.as_raw_fd()).reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        SourceFd(&self.as_raw_fd()).deregister(registry)
     }
 }

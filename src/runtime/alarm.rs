@@ -39,7 +39,7 @@ impl Alarm {
         let _ = reactor;
         Alarm {
             #[cfg(all(target_os = "linux", not(miri)))]
-            timer: linux::TimerSource::register(reactor).ok(),
+            timer: linux::register(reactor).ok(),
             armed: Cell::new(None),
         }
     }
@@ -96,48 +96,17 @@ impl Alarm {
 #[cfg(all(target_os = "linux", not(miri)))]
 mod linux {
     use std::io;
-    use std::os::fd::AsRawFd;
     use std::rc::Rc;
 
-    use mio::unix::SourceFd;
-    use mio::{Interest, Registry, Token};
-
-    use crate::reactor::{IoSource, Reactor};
+    use crate::reactor::{Fd, IoSource, Reactor};
     use crate::sys::TimerFd;
 
-    /// A timerfd as a mio source. Nobody waits on it: its event only ends the
+    /// A timerfd as a reactor source. Nobody waits on it: its event only ends the
     /// reactor's wait, and step 1 of the next turn fires the due timers.
-    #[derive(Debug)]
-    pub(super) struct TimerSource(pub(super) TimerFd);
+    pub(super) type TimerSource = Fd<TimerFd>;
 
-    impl TimerSource {
-        /// A new timerfd, registered with `reactor` (not counted as a socket).
-        pub(super) fn register(reactor: &Rc<Reactor>) -> io::Result<IoSource<TimerSource>> {
-            IoSource::internal(TimerSource(TimerFd::new()?), reactor.clone())
-        }
-    }
-
-    impl mio::event::Source for TimerSource {
-        fn register(
-            &mut self,
-            registry: &Registry,
-            token: Token,
-            interests: Interest,
-        ) -> io::Result<()> {
-            SourceFd(&self.0.as_raw_fd()).register(registry, token, interests)
-        }
-
-        fn reregister(
-            &mut self,
-            registry: &Registry,
-            token: Token,
-            interests: Interest,
-        ) -> io::Result<()> {
-            SourceFd(&self.0.as_raw_fd()).reregister(registry, token, interests)
-        }
-
-        fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-            SourceFd(&self.0.as_raw_fd()).deregister(registry)
-        }
+    /// A new timerfd, registered with `reactor` (not counted as a socket).
+    pub(super) fn register(reactor: &Rc<Reactor>) -> io::Result<IoSource<TimerSource>> {
+        IoSource::internal(Fd(TimerFd::new()?), reactor.clone())
     }
 }

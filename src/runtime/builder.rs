@@ -1,10 +1,14 @@
 //! [`Builder`]: a runtime with options.
 
+use std::fmt;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Runtime;
 use crate::blocking;
+use crate::trace::watch::Sink;
+use crate::trace::SlowPoll;
 
 /// How many tasks step 3 polls at most before the loop checks timers and I/O
 /// again. The same as tokio's current-thread runtime, so benchmarks compare like
@@ -14,6 +18,39 @@ pub(crate) const DEFAULT_EVENT_INTERVAL: usize = 61;
 
 /// How long an idle blocking thread waits for another job before it exits.
 pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// The slow-poll threshold `EVLOOP_DEBUG=1` sets: asyncio's debug-mode default.
+pub(crate) const DEBUG_SLOW_POLL: Duration = Duration::from_millis(100);
+
+/// What tracing records and shows (`Builder::trace`, `EVLOOP_TRACE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Tracing {
+    /// Whether the runtime records at all.
+    pub(crate) on: bool,
+    /// Print each wake as it happens (`EVLOOP_TRACE=wakes`).
+    pub(crate) print_wakes: bool,
+    /// Print the chart to stderr when the runtime is dropped (`EVLOOP_TRACE=timeline`).
+    pub(crate) print_on_drop: bool,
+}
+
+impl Tracing {
+    /// What the environment asks for: `EVLOOP_TRACE=timeline` or `wakes`.
+    fn from_env() -> Tracing {
+        match std::env::var("EVLOOP_TRACE").as_deref() {
+            Ok("timeline") => Tracing {
+                on: true,
+                print_wakes: false,
+                print_on_drop: true,
+            },
+            Ok("wakes") => Tracing {
+                on: true,
+                print_wakes: true,
+                print_on_drop: false,
+            },
+            _ => Tracing::default(),
+        }
+    }
+}
 
 /// Builds a [`Runtime`] with options; `Runtime::new()` is `Builder::new().build()`.
 ///
@@ -26,7 +63,7 @@ pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 ///     .unwrap();
 /// rt.block_on(evloop::time::sleep(Duration::from_secs(60))); // instant
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Builder {
     /// Whether the clock is virtual.
     pub(super) virtual_time: bool,
@@ -36,6 +73,25 @@ pub struct Builder {
     pub(super) max_blocking_threads: usize,
     /// How long an idle blocking thread lives.
     pub(super) blocking_keep_alive: Duration,
+    /// What tracing records and shows.
+    pub(super) tracing: Tracing,
+    /// How long a poll may hold the loop before the alarm reports it; `None`: off.
+    pub(super) slow_poll_threshold: Option<Duration>,
+    /// Where the alarm's reports go; `None`: stderr.
+    pub(super) slow_poll_sink: Option<Sink>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("virtual_time", &self.virtual_time)
+            .field("event_interval", &self.event_interval)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field("trace", &self.tracing.on)
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Builder {
@@ -46,13 +102,21 @@ impl Default for Builder {
 
 impl Builder {
     /// The defaults: real time, `event_interval` 61, at most `min(32, cores + 4)`
-    /// blocking threads, which exit after 10 s idle.
+    /// blocking threads, which exit after 10 s idle; tracing and the slow-poll
+    /// alarm off — unless the environment turns them on: `EVLOOP_TRACE=timeline`
+    /// (record, and print the chart to stderr when the runtime is dropped),
+    /// `EVLOOP_TRACE=wakes` (record, and print each wake as it happens),
+    /// `EVLOOP_DEBUG=1` (report polls longer than 100 ms).
     pub fn new() -> Builder {
+        let debug = std::env::var("EVLOOP_DEBUG").is_ok_and(|v| !v.is_empty() && v != "0");
         Builder {
             virtual_time: false,
             event_interval: DEFAULT_EVENT_INTERVAL,
             max_blocking_threads: blocking::default_max_threads(),
             blocking_keep_alive: DEFAULT_KEEP_ALIVE,
+            tracing: Tracing::from_env(),
+            slow_poll_threshold: debug.then_some(DEBUG_SLOW_POLL),
+            slow_poll_sink: None,
         }
     }
 
@@ -88,13 +152,39 @@ impl Builder {
         self
     }
 
+    /// Records what the loop does — each poll, wake (and its cause) and wait — for
+    /// [`Runtime::timeline`] and [`Runtime::tasks`]' poll times. Off by default (or
+    /// as `EVLOOP_TRACE` says). The recording keeps the last
+    /// [`trace::CAPACITY`](crate::trace::CAPACITY) events. What it costs: see
+    /// [`trace`](crate::trace).
+    pub fn trace(mut self, enabled: bool) -> Builder {
+        self.tracing.on = enabled;
+        self
+    }
+
+    /// Reports, on stderr, a poll that has held the loop longer than `threshold`
+    /// *while it still runs* — naming the task and its spawn site — and once more
+    /// with its total when it returns. `EVLOOP_DEBUG=1` sets 100 ms. It starts one
+    /// watchdog thread for the runtime's life (see [`trace`](crate::trace)).
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll_threshold = Some(threshold);
+        self
+    }
+
+    /// Sends the slow-poll alarm's reports to `sink` instead of stderr (a test, a
+    /// logger). Called on the watchdog thread for the live report, on the loop's
+    /// thread for the total. Takes effect with a threshold.
+    pub fn on_slow_poll(mut self, sink: impl Fn(&SlowPoll) + Send + Sync + 'static) -> Builder {
+        self.slow_poll_sink = Some(Arc::new(sink));
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
     ///
     /// `InvalidInput` for an option that makes no sense (0 blocking threads, an
-    /// `event_interval` of 0),
-    /// naming the option; otherwise whatever the OS says when the reactor's epoll
+    /// `event_interval` of 0, a zero slow-poll threshold), naming the option; otherwise whatever the OS says when the reactor's epoll
     /// instance or eventfd cannot be created (usually: out of file descriptors).
     pub fn build(self) -> io::Result<Runtime> {
         if self.max_blocking_threads == 0 {
@@ -105,6 +195,11 @@ impl Builder {
         if self.event_interval == 0 {
             return Err(invalid(
                 "Builder::event_interval(0): a turn must poll at least one task; use 1 or more",
+            ));
+        }
+        if self.slow_poll_threshold == Some(Duration::ZERO) {
+            return Err(invalid(
+                "Builder::slow_poll_threshold(0): every poll would be slow; use at least a millisecond",
             ));
         }
         Runtime::from_builder(self)

@@ -33,7 +33,6 @@ use crate::task::{self, Injector, JoinError, RemoteTask};
 ///     .unwrap();
 /// assert_eq!(rt.block_on(from_thread).unwrap(), 42);
 /// ```
-#[derive(Clone)]
 pub struct Handle {
     /// The runtime's injection queue; dead once the runtime is dropped.
     injector: Weak<Injector>,
@@ -42,6 +41,9 @@ pub struct Handle {
 impl Handle {
     /// The handle of the runtime whose injection queue this is.
     pub(super) fn new(injector: Weak<Injector>) -> Handle {
+        if let Some(injector) = injector.upgrade() {
+            injector.count_handle(true);
+        }
         Handle { injector }
     }
 
@@ -118,6 +120,20 @@ impl Handle {
     /// Whether the runtime still exists.
     pub fn is_alive(&self) -> bool {
         self.injector.strong_count() > 0
+    }
+}
+
+impl Clone for Handle {
+    fn clone(&self) -> Handle {
+        Handle::new(self.injector.clone())
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(injector) = self.injector.upgrade() {
+            injector.count_handle(false);
+        }
     }
 }
 

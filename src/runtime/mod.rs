@@ -36,6 +36,7 @@
 //! - *the sleeping loop with a ready main future*: `block_on`'s waker sets a flag
 //!   that step 4 reads, so the loop never sleeps while the main future is woken.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -53,6 +54,7 @@ use crate::task::{self, Executor, Injector, JoinHandle};
 mod alarm;
 mod builder;
 mod handle;
+mod observe;
 mod resources;
 mod spawn_blocking;
 
@@ -87,6 +89,10 @@ pub struct Runtime {
     main: Arc<MainWaker>,
     /// Polls per turn, at most.
     event_interval: usize,
+    /// Whether to print the timeline when dropped (`EVLOOP_TRACE=timeline`).
+    print_timeline: bool,
+    /// Whether the stuck-program report was printed (it is, once).
+    stuck_reported: Cell<bool>,
 }
 
 impl Runtime {
@@ -103,7 +109,8 @@ impl Runtime {
     /// Builds the runtime a builder describes.
     fn from_builder(builder: Builder) -> io::Result<Runtime> {
         let resources = Rc::new(Resources::new(&builder)?);
-        let executor = Executor::new(resources.reactor.unparker());
+        let observers = resources.observers.clone();
+        let executor = Executor::new(resources.reactor.unparker(), observers);
         let alarm = Alarm::new(&resources.reactor);
         let main = Arc::new(MainWaker {
             woken: AtomicBool::new(true),
@@ -116,6 +123,8 @@ impl Runtime {
             alarm,
             main,
             event_interval: builder.event_interval,
+            print_timeline: builder.tracing.print_on_drop,
+            stuck_reported: Cell::new(false),
         })
     }
 
@@ -132,7 +141,9 @@ impl Runtime {
     /// let rt = evloop::Runtime::new().unwrap();
     /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
     /// ```
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let location = Location::caller();
         let _driving = self.enter("block_on");
         let mut future = pin!(future);
         let waker = Waker::from(self.main.clone());
@@ -140,8 +151,8 @@ impl Runtime {
         self.main.woken.store(true, Ordering::Release);
         loop {
             if self.main.take_woken() {
-                let poll = context::with_budget(|| future.as_mut().poll(&mut cx));
-                if let Poll::Ready(output) = poll {
+                let poll = || context::with_budget(|| future.as_mut().poll(&mut cx));
+                if let Poll::Ready(output) = self.poll_main(location, poll) {
                     return output;
                 }
             }
@@ -210,8 +221,11 @@ impl Runtime {
             Wait::Poll | Wait::JumpTo(_) => Some(Duration::ZERO),
             Wait::Sleep { deadline, limit } => shorter(self.alarm.arm(deadline), limit),
         };
+        if timeout.is_none() {
+            self.report_if_stuck(); // a wait for ever: is anything left to end it?
+        }
         let alarm_rang = self.alarm.is_due(); // its event is in this wait's reach
-        let events = self.resources.reactor.wait(timeout);
+        let events = self.reactor_wait(timeout);
         if alarm_rang {
             self.alarm.heard();
         }
@@ -337,6 +351,7 @@ impl Drop for Runtime {
         let _driving = context::enter_for_shutdown(self.record());
         self.executor.shutdown();
         self.resources.pool.shutdown();
+        self.stop_observing();
     }
 }
 

@@ -14,6 +14,8 @@ use crate::blocking::BlockingPool;
 use crate::context;
 use crate::reactor::Reactor;
 use crate::time::timers::Timers;
+use crate::trace::record::{Observers, Recorder};
+use crate::trace::watch::Watch;
 
 /// The reactor, timers and blocking pool of one runtime.
 #[derive(Debug)]
@@ -24,17 +26,58 @@ pub(crate) struct Resources {
     pub(crate) timers: Rc<Timers>,
     /// Threads for `spawn_blocking`.
     pub(crate) pool: BlockingPool,
+    /// What watches the loop, if anything does (`trace`): each part above records
+    /// its own doings in it.
+    pub(crate) observers: Option<Rc<Observers>>,
 }
 
 impl Resources {
     /// Fresh resources, as the builder says.
     pub(crate) fn new(builder: &Builder) -> io::Result<Resources> {
+        let reactor = Rc::new(Reactor::new()?);
+        let timers = Rc::new(Timers::new(builder.virtual_time));
+        let observers = observers(builder, &timers, &reactor)?;
         Ok(Resources {
-            reactor: Rc::new(Reactor::new()?),
-            timers: Rc::new(Timers::new(builder.virtual_time)),
+            reactor,
+            timers,
             pool: BlockingPool::new(builder.max_blocking_threads, builder.blocking_keep_alive),
+            observers,
         })
     }
+
+    /// The recording, if tracing is on.
+    pub(crate) fn recorder(&self) -> Option<&Rc<Recorder>> {
+        self.observers.as_ref()?.recorder.as_ref()
+    }
+}
+
+/// The recording and the alarm, as the builder asks for them, told to the timers
+/// and the reactor; `None` if neither is on.
+fn observers(
+    builder: &Builder,
+    timers: &Rc<Timers>,
+    reactor: &Reactor,
+) -> io::Result<Option<Rc<Observers>>> {
+    let mut observers = Observers::default();
+    if builder.tracing.on {
+        let clock = Rc::downgrade(timers);
+        let now = move || {
+            clock
+                .upgrade()
+                .map_or_else(Instant::now, |t| t.clock().now())
+        };
+        let recorder = Rc::new(Recorder::new(Box::new(now), builder.tracing.print_wakes));
+        timers.observe(recorder.clone());
+        reactor.observe(recorder.clone());
+        observers.recorder = Some(recorder);
+    }
+    if let Some(threshold) = builder.slow_poll_threshold {
+        let sink = builder.slow_poll_sink.clone();
+        let sink = sink.unwrap_or_else(|| std::sync::Arc::new(|poll| eprintln!("{poll}")));
+        observers.watch = Some(Watch::start(threshold, sink)?);
+    }
+    let watched = observers.recorder.is_some() || observers.watch.is_some();
+    Ok(watched.then(|| Rc::new(observers)))
 }
 
 /// The resources of the runtime this thread drives, if any.
@@ -55,6 +98,11 @@ pub(crate) fn current_timers() -> Option<Rc<Timers>> {
 /// The current runtime's blocking pool, if this thread drives one.
 pub(crate) fn current_pool() -> Option<BlockingPool> {
     current().map(|r| r.pool.clone())
+}
+
+/// The current runtime's recording, if this thread drives one that traces.
+pub(crate) fn current_recorder() -> Option<Rc<Recorder>> {
+    current()?.recorder().cloned()
 }
 
 /// The current runtime's reactor, if this thread drives one.

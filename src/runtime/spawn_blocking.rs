@@ -6,10 +6,12 @@
 use std::future::{poll_fn, Future};
 use std::panic::Location;
 use std::pin::Pin;
+use std::task::{ready, Poll};
 
-use super::current_pool;
+use super::{current_pool, resources::current_recorder};
 use crate::blocking::Outcome;
 use crate::task::{self, Fallible, JoinError, JoinHandle};
+use crate::trace::Event;
 
 /// Runs the blocking function `f` on the runtime's thread pool and returns a
 /// handle to its result; `loop.run_in_executor(None, f)`.
@@ -48,19 +50,23 @@ where
         );
     };
     let mut outcome = pool.spawn(f);
+    let traced = current_recorder().map(|recorder| (recorder.now(), recorder));
     // A closure over the receiver, not an `async` block: it stays `Unpin`.
     let result = poll_fn(move |cx| {
-        Pin::new(&mut outcome)
-            .poll(cx)
-            .map(|outcome| match outcome {
-                Ok(Outcome::Returned(value)) => Ok(value),
-                Ok(Outcome::Panicked(panic)) => Err(JoinError::panicked(id, panic)),
-                Ok(Outcome::NeverRan(why)) => Err(JoinError::cancelled(id, why)),
-                Err(_) => Err(JoinError::cancelled(
-                    id,
-                    "the runtime was dropped before the job ran",
-                )),
-            })
+        let done = ready!(Pin::new(&mut outcome).poll(cx));
+        if let (Some((start, recorder)), Ok((_, Some(thread)))) = (&traced, &done) {
+            let (start, end, thread) = (*start, recorder.now(), *thread);
+            recorder.record(Event::Job { thread, start, end });
+        }
+        Poll::Ready(match done {
+            Ok((Outcome::Returned(value), _)) => Ok(value),
+            Ok((Outcome::Panicked(panic), _)) => Err(JoinError::panicked(id, panic)),
+            Ok((Outcome::NeverRan(why), _)) => Err(JoinError::cancelled(id, why)),
+            Err(_) => Err(JoinError::cancelled(
+                id,
+                "the runtime was dropped before the job ran",
+            )),
+        })
     });
     task::on_current("evloop::spawn_blocking", |executor| {
         executor.spawn(Fallible(result), id, location, None)

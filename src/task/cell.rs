@@ -32,8 +32,7 @@ use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use super::state::Shared;
-use super::{JoinError, Meta, Schedule, TaskFuture};
+use super::{state::Shared, JoinError, Meta, Schedule, TaskFuture};
 
 /// The part of a cell that does not depend on its types; a `Task` derefs to it.
 pub(crate) struct Header {
@@ -162,6 +161,7 @@ impl Woken<'_> {
 
     /// The task, on the thread that drives executor `owner`; panics if it is not the
     /// task's own (rule 2's check). If the loop held none, it takes a reference again.
+    #[inline] // the path of every wake on the loop's thread
     pub(crate) fn into_local(self, owner: u32) -> Task {
         assert_eq!(self.owner(), owner, "a task woken into another runtime");
         let task = Task(self.0);

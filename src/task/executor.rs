@@ -3,11 +3,13 @@
 //!
 //! Floor 1, owned by the runtime. Read it in this order:
 //!
-//! 1. **A wake comes in.** A task's waker (`cell.rs`) asks the state word whether
-//!    the task must be queued; if so, it calls [`Schedule::schedule`] below. On the
-//!    loop's own thread that pushes the task onto the run queue — no lock, no
-//!    syscall. On any other thread it pushes it onto the [`Injector`], a
-//!    mutex-guarded queue, and wakes the reactor out of its wait (step 4).
+//! 1. **A wake comes in.** A task's waker (`cell.rs`) hands the task to
+//!    [`Schedule::schedule`] below. On the loop's own thread, the task's flags
+//!    (`state.rs`) decide: a task queued already needs nothing, a running one is
+//!    marked (it goes to the back of the queue when its poll returns), an idle one
+//!    goes onto the run queue — no lock, no syscall, no atomic operation. On any
+//!    other thread the task goes through the [`Injector`] (`injector.rs`), which
+//!    wakes the reactor out of its wait (step 4).
 //! 2. **Step 2** ([`Executor::take_injected`]) moves what other threads pushed onto
 //!    the run queue, and starts the tasks they spawned.
 //! 3. **Step 3** ([`Executor::run_ready`]) polls the tasks that were ready when it
@@ -17,20 +19,64 @@
 //! how the runtime drops every task's future when it is dropped, and lists them.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::mem;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use slab::Slab;
 
+use super::injector::{find_injector, Injected, Injector, INJECTORS};
 use super::state::{Flags, Wake};
 use super::{JoinError, JoinHandle, Joiner, Meta, RemoteTask, Schedule, Task, TaskFuture, Woken};
 use crate::context;
 use crate::lock::lock;
+use crate::trace::record::{Cause, Event, Observers, Recorder};
+
+/// A task as `Runtime::tasks` shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskSnapshot {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) state: TaskState,
+    pub(crate) polls: u32,
+}
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TaskState {
+    /// Being polled right now (it is the caller, or the caller's caller).
+    Running,
+    /// In the run queue, or on its way to it.
+    Ready,
+    /// Waiting for a wake; `held` says whether anything holds its waker.
+    Waiting { held: bool },
+}
+
+/// What a stuck task waits for, as far as the executor can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Awaits {
+    /// Nothing anyone holds: nobody has its waker.
+    Nothing,
+    /// Task `id` to end (it awaits that task's `JoinHandle`).
+    Task(u64),
+}
+
+/// What happened to a task, as the executor records it.
+enum Happened {
+    /// It was spawned (and so is ready).
+    Spawned,
+    /// It was woken, by whatever the recording says is going on.
+    Woken,
+    /// It woke itself during its poll.
+    WokeItself,
+    /// It ended.
+    Ended,
+}
 
 /// A task spawned from another thread, on its way to the loop: it runs in step 2
 /// and spawns the real task there (its future need not be `Send`).
@@ -54,6 +100,11 @@ pub(crate) struct Executor {
     turn: Cell<u16>,
     /// Which executor this is: unique in the process, never reused.
     owner: u32,
+    /// What watches the loop (`trace`), if anything does: `None` costs one branch
+    /// per poll.
+    observers: Option<Rc<Observers>>,
+    /// Spawn sites of tasks reported as never to be woken: each is reported once.
+    orphans: RefCell<HashSet<(&'static str, u32)>>,
 }
 
 /// Runs `f` with the executor of the runtime this thread drives, if any. `f` must
@@ -77,7 +128,7 @@ impl Schedule for Scheduler {
             id if id == owner => {
                 let task = task.into_local(owner);
                 if task.meta.flags.wake() == Wake::Schedule {
-                    with_current(|executor| executor.queue.borrow_mut().push_back(task));
+                    with_current(|executor| executor.enqueue(task));
                 }
             }
             // Anywhere else: through the runtime's injection queue, which wakes the
@@ -93,33 +144,10 @@ impl Schedule for Scheduler {
     }
 }
 
-/// The injection queue of every live runtime, by executor id: how a wake on another
-/// thread finds its task's runtime. Held weakly; an entry goes when its runtime does.
-static INJECTORS: Mutex<BTreeMap<u32, Weak<Injector>>> = Mutex::new(BTreeMap::new());
-
-/// The injection queue of executor `owner`, if its runtime is alive. Each thread
-/// remembers the last one it found: a thread that wakes tasks of one runtime again
-/// and again takes the registry's lock once.
-fn find_injector(owner: u32) -> Option<Arc<Injector>> {
-    thread_local! {
-        static LAST: RefCell<Option<(u32, Weak<Injector>)>> = const { RefCell::new(None) };
-    }
-    let cached = LAST.try_with(|last| match &*last.borrow() {
-        Some((id, injector)) if *id == owner => injector.upgrade(),
-        _ => None,
-    });
-    if let Ok(Some(injector)) = cached {
-        return Some(injector);
-    }
-    let found = lock(&INJECTORS).get(&owner).cloned()?;
-    let _ = LAST.try_with(|last| *last.borrow_mut() = Some((owner, found.clone())));
-    found.upgrade()
-}
-
 impl Executor {
     /// An empty executor. `unpark` must interrupt the loop's wait for I/O; other
     /// threads call it after they push a wake or a spawn.
-    pub(crate) fn new(unpark: Waker) -> Rc<Executor> {
+    pub(crate) fn new(unpark: Waker, observers: Option<Rc<Observers>>) -> Rc<Executor> {
         static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
         let owner = NEXT_OWNER.fetch_add(1, Ordering::Relaxed);
         assert!(
@@ -137,6 +165,8 @@ impl Executor {
             closed: Cell::new(false),
             turn: Cell::new(0),
             owner,
+            observers,
+            orphans: RefCell::new(HashSet::new()),
         })
     }
 
@@ -187,6 +217,7 @@ impl Executor {
 
     /// Makes a task's cell, lists it and queues it; returns the reference that
     /// reads its output. On a runtime shutting down, the task ends at once.
+    #[inline(always)] // measured: out of line, `spawn_many_local` is 5–8 % slower
     fn insert<F: TaskFuture>(
         &self,
         future: F,
@@ -223,6 +254,9 @@ impl Executor {
         if let Some(name) = name {
             self.names.borrow_mut().insert(id, name.into());
         }
+        if self.observers.is_some() {
+            self.record(&queued, Happened::Spawned);
+        }
         self.queue.borrow_mut().push_back(queued);
         reader
     }
@@ -238,10 +272,13 @@ impl Executor {
         let mut injected = self.injected.take();
         self.injector.take(&mut injected);
         let owner = self.owner();
-        for task in injected.wakes.drain(..) {
+        for (task, cause) in injected.wakes.drain(..) {
             let task = task.into_local(owner);
             task.shared.arrived(); // a later wake from another thread sends it again
-            self.wake(task);
+            match self.recorder() {
+                Some(recorder) => recorder.because(cause, || self.wake(task)),
+                None => self.wake(task),
+            }
         }
         for spawn in injected.spawns.drain(..) {
             spawn(self);
@@ -279,23 +316,97 @@ impl Executor {
     fn poll_task(&self, task: Task) {
         task.meta.flags.start_running();
         if task.shared.is_aborted() {
-            task.cancel(JoinError::cancelled(task.meta.id, "aborted"));
-            return self.end(&task);
+            // Its future's destructor may wake others: that is this task's doing.
+            return self.as_task(&task, || {
+                task.cancel(JoinError::cancelled(task.meta.id, "aborted"));
+                self.end(&task);
+            });
         }
         let polls = &task.meta.polls;
         polls.set(polls.get().wrapping_add(1));
         // A panic is caught here: it ends this task, never the loop.
-        let poll = || panic::catch_unwind(AssertUnwindSafe(|| task.poll()));
-        match context::with_budget(poll) {
+        let poll =
+            || context::with_budget(|| panic::catch_unwind(AssertUnwindSafe(|| task.poll())));
+        let polled = match &self.observers {
+            None => poll(),
+            Some(observers) => {
+                let (id, location) = (task.meta.id, task.meta.location);
+                let polled = observers.poll(id, || self.name(id), location, poll);
+                if task.meta.flags.is_scheduled() {
+                    self.record(&task, Happened::WokeItself); // it goes to the back
+                }
+                polled
+            }
+        };
+        match polled {
             Ok(Poll::Pending) if task.meta.flags.stop_running() => {
                 self.queue.borrow_mut().push_back(task); // woken during its own poll
             }
-            Ok(Poll::Pending) => {} // waits; whoever holds its waker brings it back
-            Ok(Poll::Ready(())) => self.end(&task),
-            Err(panic) => {
+            // It waits; whoever holds its waker brings it back — if anyone does.
+            Ok(Poll::Pending) => self.check_wakeable(&task),
+            Ok(Poll::Ready(())) => self.as_task(&task, || self.end(&task)),
+            Err(panic) => self.as_task(&task, || {
                 task.cancel(JoinError::panicked(task.meta.id, panic));
                 self.end(&task);
+            }),
+        }
+    }
+
+    /// Runs `f`, which ends `task`: the wakes it makes (of whoever awaits the
+    /// task, or whatever its destructors wake) are the task's doing.
+    fn as_task(&self, task: &Task, f: impl FnOnce()) {
+        match self.recorder() {
+            Some(recorder) => recorder.because(Cause::Task(task.meta.id), f),
+            None => f(),
+        }
+    }
+
+    /// Records what happened to `task` — out of line, so that with tracing off a
+    /// caller pays only its `observers.is_some()` branch.
+    #[cold]
+    #[inline(never)]
+    fn record(&self, task: &Task, happened: Happened) {
+        let Some(recorder) = self.recorder() else {
+            return; // only the alarm is on
+        };
+        let (task_id, at) = (task.meta.id, recorder.now());
+        let woken = |cause| Event::Woken {
+            task: task_id,
+            at,
+            cause,
+        };
+        recorder.record(match happened {
+            Happened::Spawned => {
+                recorder.label_task(task_id, self.label(task));
+                woken(Cause::Spawn)
             }
+            Happened::Woken if task.shared.is_aborted() => woken(Cause::Abort),
+            Happened::Woken => woken(recorder.cause()),
+            Happened::WokeItself => woken(Cause::Itself),
+            Happened::Ended => Event::Ended { task: task_id, at },
+        });
+    }
+
+    /// After a `Pending` that nobody can answer — the task kept no waker anywhere
+    /// and was not woken — says so on stderr, once per spawn site: nothing will
+    /// ever poll the task again (asyncio's "Task was destroyed but it is pending!",
+    /// found at the moment it happens).
+    fn check_wakeable(&self, task: &Task) {
+        if task.shared.refs() > 1 {
+            return; // a waker (or an abort handle) is held somewhere
+        }
+        let location = task.meta.location;
+        if self
+            .orphans
+            .borrow_mut()
+            .insert((location.file(), location.line()))
+        {
+            eprintln!(
+                "evloop: task {} ({}) returned Pending, but nobody holds its waker: it can \
+                 never be woken. (Reported once per spawn site.)",
+                task.meta.id,
+                self.label(task)
+            );
         }
     }
 
@@ -303,8 +414,16 @@ impl Executor {
     /// running (then it is marked, and queued when its poll returns) or over.
     fn wake(&self, task: Task) {
         if task.meta.flags.wake() == Wake::Schedule {
-            self.queue.borrow_mut().push_back(task);
+            self.enqueue(task);
         }
+    }
+
+    /// Queues a task its flags say was woken and is not queued yet.
+    fn enqueue(&self, task: Task) {
+        if self.observers.is_some() {
+            self.record(&task, Happened::Woken);
+        }
+        self.queue.borrow_mut().push_back(task);
     }
 
     /// A task ended (its output, or why it has none, is stored): takes it off the
@@ -317,8 +436,114 @@ impl Executor {
         }
         drop(tasks);
         drop(own); // after the borrow ends; `task` keeps the cell alive
+        if self.observers.is_some() {
+            self.record(task, Happened::Ended);
+        }
         self.forget_name(task);
         complete(task);
+    }
+
+    /// Each task that has not ended, as `Runtime::tasks` shows it.
+    pub(crate) fn snapshot(&self) -> Vec<TaskSnapshot> {
+        let tasks = self.tasks.borrow();
+        let snapshot = tasks.iter().map(|(_, task)| {
+            let flags = &task.meta.flags;
+            let state = if flags.is_running() {
+                TaskState::Running
+            } else if flags.is_scheduled() || task.shared.is_in_transit() {
+                TaskState::Ready
+            } else {
+                TaskState::Waiting {
+                    held: task.shared.refs() > 1,
+                }
+            };
+            (
+                task.meta.id,
+                task.meta.location,
+                state,
+                task.meta.polls.get(),
+            )
+        });
+        let snapshot: Vec<_> = snapshot.collect();
+        drop(tasks);
+        let with_names = snapshot
+            .into_iter()
+            .map(|(id, location, state, polls)| TaskSnapshot {
+                id,
+                name: self.name(id),
+                location,
+                state,
+                polls,
+            });
+        with_names.collect()
+    }
+
+    /// If no task can ever run again — none is ready or on its way from another
+    /// thread, and every task's waker is held, if at all, only by another task
+    /// waiting for it to end (a `JoinHandle`'s waker, kept in the task it awaits),
+    /// which nothing can start — what each task waits for, by id; `block_on`'s
+    /// future is id 0, its waker `main`, of which `main_held` clones exist beyond
+    /// the runtime's own. `None` if anything might still wake a task.
+    pub(crate) fn stuck(&self, main: &Waker, main_held: usize) -> Option<Vec<(u64, Awaits)>> {
+        if self.has_ready() {
+            return None;
+        }
+        let tasks = self.tasks.borrow();
+        let cell = |task: &Task| std::ptr::from_ref(&**task).cast::<()>();
+        let ids: HashMap<*const (), u64> =
+            tasks.iter().map(|(_, t)| (cell(t), t.meta.id)).collect();
+        // Every waker held anywhere, less those held by tasks awaiting tasks.
+        let mut held = main_held
+            + tasks
+                .iter()
+                .map(|(_, t)| t.shared.refs() - 1)
+                .sum::<usize>();
+        let mut awaits = HashMap::new();
+        for (_, task) in tasks.iter() {
+            let joiner = task.meta.joiner.take();
+            if let Some(Joiner::Waker(waker)) = &joiner {
+                let waiter = match waker.will_wake(main) {
+                    true => Some(0),
+                    false => ids.get(&waker.data()).copied(),
+                };
+                if let Some(waiter) = waiter {
+                    held = held.saturating_sub(1);
+                    awaits.insert(waiter, task.meta.id);
+                }
+            }
+            task.meta.joiner.set(joiner);
+        }
+        if held > 0 {
+            return None;
+        }
+        let waits_for = |id| {
+            awaits
+                .get(&id)
+                .map_or(Awaits::Nothing, |&task| Awaits::Task(task))
+        };
+        let mut report: Vec<_> = tasks
+            .iter()
+            .map(|(_, t)| (t.meta.id, waits_for(t.meta.id)))
+            .collect();
+        report.push((0, waits_for(0)));
+        Some(report)
+    }
+
+    /// The recording, if tracing is on.
+    fn recorder(&self) -> Option<&Recorder> {
+        self.observers.as_ref()?.recorder.as_deref()
+    }
+
+    /// A task's label: its name, or else its spawn site.
+    fn label(&self, task: &Task) -> String {
+        match self.name(task.meta.id) {
+            Some(name) => name,
+            None => format!(
+                "{}:{}",
+                task.meta.location.file(),
+                task.meta.location.line()
+            ),
+        }
     }
 
     /// The name of task `id`, if it has one and has not ended.
@@ -374,119 +599,18 @@ fn complete(task: &Task) {
 
 /// Drops `value`, catching a panic from its destructor: one bad destructor must not
 /// take the loop down.
-fn drop_quietly<T>(value: T) {
+pub(crate) fn drop_quietly<T>(value: T) {
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
 
 /// Collections that a burst grew to this many entries give the memory back once
 /// they are empty again (down to a tenth of it), instead of holding their peak.
-const ROOM_KEPT: usize = 4096;
+pub(crate) const ROOM_KEPT: usize = 4096;
 
 /// Shrinks an empty queue that a burst grew, keeping room for the usual load.
 fn give_back_room<T>(queue: &mut VecDeque<T>) {
     if queue.is_empty() && queue.capacity() > ROOM_KEPT {
         queue.shrink_to(ROOM_KEPT / 10);
-    }
-}
-
-/// What other threads handed to the loop since step 2 last looked.
-#[derive(Default)]
-pub(crate) struct Injected {
-    /// Tasks woken on other threads.
-    wakes: Vec<RemoteTask>,
-    /// Tasks spawned on other threads.
-    spawns: Vec<RemoteSpawn>,
-    /// The runtime is gone: later pushes are dropped at once.
-    closed: bool,
-}
-
-/// The injection queue: the one way into a runtime from other threads.
-pub(crate) struct Injector {
-    /// Wakes and spawns waiting for step 2.
-    queue: Mutex<Injected>,
-    /// Set when something was pushed and the loop was woken; cleared by step 2.
-    /// Saves a syscall for every push after the first in one turn.
-    notified: AtomicBool,
-    /// Wakes the loop out of its wait for I/O (the runtime hands in a waker over
-    /// the reactor's eventfd; the executor need not know what it is).
-    unpark: Waker,
-}
-
-impl Injected {
-    /// Shrinks vectors a burst grew, once step 2 has emptied them.
-    fn give_back_room(&mut self) {
-        if self.wakes.capacity() > ROOM_KEPT {
-            self.wakes.shrink_to(ROOM_KEPT / 10);
-        }
-        if self.spawns.capacity() > ROOM_KEPT {
-            self.spawns.shrink_to(ROOM_KEPT / 10);
-        }
-    }
-}
-
-impl Injector {
-    fn new(unpark: Waker) -> Injector {
-        Injector {
-            queue: Mutex::new(Injected::default()),
-            notified: AtomicBool::new(false),
-            unpark,
-        }
-    }
-
-    /// Queues a wake from another thread.
-    fn push_wake(&self, task: RemoteTask) {
-        let mut queue = lock(&self.queue);
-        if queue.closed {
-            drop(queue);
-            return drop(task);
-        }
-        queue.wakes.push(task);
-        drop(queue);
-        self.notify();
-    }
-
-    /// Queues a spawn from another thread. If the runtime is gone, the spawn is
-    /// dropped here, which resolves its handle as cancelled.
-    pub(crate) fn push_spawn(&self, spawn: RemoteSpawn) {
-        let mut queue = lock(&self.queue);
-        if queue.closed {
-            drop(queue);
-            return drop_quietly(spawn);
-        }
-        queue.spawns.push(spawn);
-        drop(queue);
-        self.notify();
-    }
-
-    /// Interrupts the loop's wait, unless a wake-up is already on its way.
-    pub(crate) fn notify(&self) {
-        if !self.notified.swap(true, Ordering::SeqCst) {
-            self.unpark.wake_by_ref();
-        }
-    }
-
-    /// Whether something was pushed (or the loop nudged) since step 2 last looked.
-    pub(crate) fn has_pending(&self) -> bool {
-        self.notified.load(Ordering::SeqCst)
-    }
-
-    /// Step 2: swaps everything pushed since the last call into `into` (whose
-    /// vectors must be empty); returns at once when nothing was.
-    fn take(&self, into: &mut Injected) {
-        // A load first: most turns nothing came, and a swap would cost a locked op.
-        if !self.has_pending() || !self.notified.swap(false, Ordering::SeqCst) {
-            return;
-        }
-        let mut queue = lock(&self.queue);
-        mem::swap(&mut queue.wakes, &mut into.wakes);
-        mem::swap(&mut queue.spawns, &mut into.spawns);
-    }
-
-    /// Closes the queue for good and returns what was still in it.
-    fn close(&self) -> Injected {
-        let mut queue = lock(&self.queue);
-        queue.closed = true;
-        mem::take(&mut *queue)
     }
 }
 

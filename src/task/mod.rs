@@ -27,6 +27,7 @@ use std::task::{Context, Poll, Waker};
 mod cell;
 mod error;
 pub(crate) mod executor;
+mod injector;
 mod join;
 mod join_set;
 mod state;
@@ -38,7 +39,8 @@ pub use join::JoinHandle;
 pub use join_set::JoinSet;
 
 pub(crate) use cell::{RemoteTask, Task, Woken};
-pub(crate) use executor::{Executor, Injector};
+pub(crate) use executor::{Awaits, Executor, TaskState};
+pub(crate) use injector::Injector;
 
 /// How a woken task gets back to its executor; the executor implements it, so
 /// that the cell never names the executor.

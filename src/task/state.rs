@@ -111,6 +111,16 @@ impl Flags {
     pub(crate) fn is_complete(&self) -> bool {
         self.has(COMPLETE)
     }
+
+    /// Whether the task is being polled right now.
+    pub(crate) fn is_running(&self) -> bool {
+        self.has(RUNNING)
+    }
+
+    /// Whether the task sits in the run queue (or will, when its poll returns).
+    pub(crate) fn is_scheduled(&self) -> bool {
+        self.has(SCHEDULED | WOKEN)
+    }
 }
 
 const ABORTED: usize = 1;
@@ -147,6 +157,11 @@ impl Shared {
         self.0.fetch_or(IN_TRANSIT, AcqRel) & IN_TRANSIT == 0
     }
 
+    /// Whether a wake from another thread is on its way through the injection queue.
+    pub(crate) fn is_in_transit(&self) -> bool {
+        self.0.load(Acquire) & IN_TRANSIT != 0
+    }
+
     /// Step 2 took the task from the injection queue: a later wake from another
     /// thread must send it again.
     pub(crate) fn arrived(&self) {
@@ -160,6 +175,12 @@ impl Shared {
 
     pub(crate) fn is_aborted(&self) -> bool {
         self.0.load(Acquire) & ABORTED != 0
+    }
+
+    /// How many references are counted here: more than one means someone else
+    /// (a waker, an abort handle) holds the task.
+    pub(crate) fn refs(&self) -> usize {
+        self.0.load(Acquire) / REF
     }
 }
 

@@ -14,12 +14,14 @@
 //! `seq` tells apart timers with equal deadlines and makes them fire in the order
 //! they were set.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::task::Waker;
 use std::time::Instant;
 
 use super::clock::Clock;
+use crate::trace::record::{Cause, Recorder};
 
 /// Names one registered timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -44,6 +46,8 @@ pub(crate) struct Timers {
     /// The clock's time when `fire_due` last looked: every deadline up to it has
     /// passed, which a sleep can check without reading the clock.
     fired_up_to: Cell<Instant>,
+    /// The recording, if tracing is on: the wakes `fire_due` makes are the timers'.
+    recorder: OnceCell<Rc<Recorder>>,
 }
 
 impl Timers {
@@ -56,7 +60,13 @@ impl Timers {
             entries: RefCell::new(BTreeMap::new()),
             next_seq: Cell::new(0),
             due: RefCell::new(Vec::new()),
+            recorder: OnceCell::new(),
         }
+    }
+
+    /// Tracing is on: say so to the recording at each wake.
+    pub(crate) fn observe(&self, recorder: Rc<Recorder>) {
+        let _ = self.recorder.set(recorder);
     }
 
     /// The clock deadlines are measured on.
@@ -135,8 +145,10 @@ impl Timers {
         }
         let fired = due.len();
         // Wake with no borrow held: a waker may run code that sets a new timer.
-        for waker in due.drain(..) {
-            waker.wake();
+        let mut wake_all = || due.drain(..).for_each(Waker::wake);
+        match self.recorder.get() {
+            Some(recorder) => recorder.because(Cause::Timer, wake_all),
+            None => wake_all(),
         }
         *self.due.borrow_mut() = due;
         fired
