@@ -5,8 +5,9 @@
 //! returns, so the alarm is one watchdog thread, started only when the alarm is on
 //! (`Builder::slow_poll_threshold`, or `EVLOOP_DEBUG=1`). The executor tells it when
 //! each poll starts and ends — a lock taken twice per poll, never contended but for
-//! the moments the watchdog looks — and the watchdog looks once per threshold,
-//! so a slow poll is reported between one and two thresholds after it began.
+//! the moments the watchdog looks — and the watchdog looks again when the poll it
+//! saw would pass the threshold, or a threshold later if none ran: a slow poll is
+//! reported between one and two thresholds after it began.
 
 use std::fmt;
 use std::panic::Location;
@@ -14,6 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::record::MAIN;
 use crate::lock::lock;
 
 /// A poll that held the loop too long, as the alarm reports it.
@@ -34,26 +36,20 @@ pub struct SlowPoll {
 impl fmt::Display for SlowPoll {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (file, line) = (self.spawned_at.file(), self.spawned_at.line());
-        let name = self
-            .name
-            .as_deref()
-            .map(|name| format!(" '{name}'"))
-            .unwrap_or_default();
+        let who = match (self.task, &self.name) {
+            (MAIN, _) => format!("block_on's future ({file}:{line})"),
+            (task, Some(name)) => format!("task {task} '{name}' ({file}:{line})"),
+            (task, None) => format!("task {task} ({file}:{line})"),
+        };
         let ms = self.elapsed.as_secs_f64() * 1e3;
         if self.returned {
-            write!(
-                f,
-                "evloop: task {}{name} ({file}:{line}) held the loop for {ms:.0} ms in all",
-                self.task
-            )
+            write!(f, "evloop: {who} held the loop for {ms:.0} ms in all")
         } else {
             write!(
                 f,
-                "evloop: task {}{name} ({file}:{line}) has held the loop for {ms:.0} ms and \
-                 still runs: no other task, timer or socket is served meanwhile. Move \
-                 blocking work to spawn_blocking, or let long computations \
-                 yield_now().await now and then",
-                self.task
+                "evloop: {who} has held the loop for {ms:.0} ms and still runs: no other \
+                 task, timer or socket is served meanwhile. Move blocking work to \
+                 spawn_blocking, or let long computations yield_now().await now and then"
             )
         }
     }
@@ -142,24 +138,28 @@ impl Watch {
         self.gone.notify_all();
     }
 
-    /// The watchdog: looks once per threshold, and reports a poll running longer.
+    /// The watchdog: reports a poll running longer than the threshold. It looks
+    /// again when the poll it saw would pass the threshold, or a threshold later.
     fn run(&self) {
         let mut current = lock(&self.current);
         while !current.1 {
+            let mut look_again = self.threshold;
             if let Some(poll) = current.0.as_mut().filter(|p| !p.reported) {
-                if poll.started.elapsed() >= self.threshold {
+                let elapsed = poll.started.elapsed();
+                if elapsed >= self.threshold {
                     poll.reported = true;
                     let mut report = poll.poll.clone();
-                    report.elapsed = poll.started.elapsed();
+                    report.elapsed = elapsed;
                     drop(current);
                     (self.sink)(&report);
                     current = lock(&self.current);
                     continue;
                 }
+                look_again = self.threshold - elapsed; // when this poll would be slow
             }
             current = self
                 .gone
-                .wait_timeout(current, self.threshold)
+                .wait_timeout(current, look_again)
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
