@@ -82,6 +82,7 @@ mod reactor;
 mod sys;
 mod waker_slot;
 
+pub mod io;
 pub mod net;
 pub mod runtime;
 pub mod signal;

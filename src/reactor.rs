@@ -3,13 +3,17 @@
 //!
 //! Floor 1 (it knows `mio`, and hands out nothing but `std::task::Waker`s).
 //!
-//! Every I/O object (a socket, the timer's `timerfd`) is an [`IoSource`]: registered
-//! once for both directions, and **edge-triggered** — the OS reports a direction
-//! when it *becomes* ready, not while it stays ready. So the rule for an I/O future
-//! is: try the operation; only if it says `WouldBlock` register the waker for that
-//! direction and return `Pending`. Because readiness events are handled only in
-//! step 4, never while a task runs, nothing can slip in between the `WouldBlock`
-//! and the registration.
+//! Every I/O object (a socket, the timer's `timerfd`, any descriptor through
+//! `io::Async`) is an [`IoSource`]: registered once for both directions, and
+//! **edge-triggered** — the OS reports a direction when it *becomes* ready, not
+//! while it stays ready. So the reactor remembers, per source and direction,
+//! whether it may be ready: yes at first and after each event; no once an
+//! operation said `WouldBlock` (or a read came back short: the socket is drained).
+//! The rule for an I/O future: if the source may be ready, try the operation; if it
+//! says `WouldBlock`, or the source is known not ready, register the waker for
+//! that direction and return `Pending` — no syscall for nothing. Because events are
+//! handled only in step 4, never while a task runs, nothing can slip in between the
+//! `WouldBlock` and the registration.
 //!
 //! Other threads interrupt the wait through a `mio::Waker` (an eventfd on Linux),
 //! wrapped as a std `Waker` by [`Reactor::unparker`].
@@ -21,7 +25,7 @@
 use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -50,10 +54,23 @@ pub(crate) enum Direction {
     Write,
 }
 
-/// The tasks waiting on one source, by direction.
+impl Direction {
+    /// This direction's bit in [`Waiters::ready`].
+    fn bit(self) -> u8 {
+        match self {
+            Direction::Read => 1,
+            Direction::Write => 2,
+        }
+    }
+}
+
+/// What the reactor knows of one source: whether it may be ready, and who waits.
 struct Waiters {
     /// The source's descriptor, to name it as a wake's cause.
     fd: RawFd,
+    /// The directions it may be ready in ([`Direction::bit`]): set at first and by
+    /// each event, cleared by a `WouldBlock`.
+    ready: u8,
     /// Woken when the source becomes readable.
     readers: Vec<Waker>,
     /// Woken when the source becomes writable.
@@ -149,9 +166,11 @@ impl Reactor {
                 };
                 let fd = waiters.fd;
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    waiters.ready |= Direction::Read.bit();
                     to_wake.extend(waiters.readers.drain(..).map(|waker| (waker, fd)));
                 }
                 if event.is_writable() || event.is_write_closed() || event.is_error() {
+                    waiters.ready |= Direction::Write.bit();
                     to_wake.extend(waiters.writers.drain(..).map(|waker| (waker, fd)));
                 }
             }
@@ -178,6 +197,7 @@ impl Reactor {
     {
         let waiters = Waiters {
             fd: source.as_raw_fd(),
+            ready: Direction::Read.bit() | Direction::Write.bit(),
             readers: Vec::new(),
             writers: Vec::new(),
         };
@@ -198,6 +218,16 @@ impl Reactor {
         let waiters = self.sources.borrow_mut().try_remove(token.0);
         self.sockets.set(self.sockets.get() - usize::from(socket));
         drop(waiters);
+    }
+
+    /// Whether `token` may be ready in `direction`.
+    fn may_be_ready(&self, token: Token, direction: Direction) -> bool {
+        self.sources.borrow()[token.0].ready & direction.bit() != 0
+    }
+
+    /// `token` is known not to be ready in `direction` until its next event.
+    fn clear_ready(&self, token: Token, direction: Direction) {
+        self.sources.borrow_mut()[token.0].ready &= !direction.bit();
     }
 
     /// Makes `waker` wait for `token` to become ready in `direction`.
@@ -254,8 +284,14 @@ impl Wake for Unparker {
 
 /// An I/O object registered with a reactor; deregistered when dropped.
 pub(crate) struct IoSource<S: mio::event::Source + AsRawFd> {
-    /// The mio object (socket, `SourceFd`, …).
-    io: S,
+    /// The mio object (socket, `Fd`, …); taken out only by `into_inner`.
+    io: Option<S>,
+    /// Its place in the reactor.
+    registration: Registration,
+}
+
+/// A source's token in a reactor, and what it asks of it.
+struct Registration {
     /// Its token in the reactor.
     token: Token,
     /// The reactor it is registered with.
@@ -278,45 +314,128 @@ impl<S: mio::event::Source + AsRawFd> IoSource<S> {
 
     fn register(mut io: S, reactor: Rc<Reactor>, socket: bool) -> io::Result<IoSource<S>> {
         let token = reactor.register(&mut io, socket)?;
-        Ok(IoSource {
-            io,
+        let registration = Registration {
             token,
             reactor,
             socket,
+        };
+        Ok(IoSource {
+            io: Some(io),
+            registration,
         })
     }
 
     /// The mio object.
     pub(crate) fn get_ref(&self) -> &S {
-        &self.io
+        self.io
+            .as_ref()
+            .expect("an IoSource holds its object until into_inner")
     }
 
-    /// Runs the non-blocking `op`, within the task's budget. If it says
-    /// `WouldBlock`, the task waits for `direction` to become ready and this
-    /// returns `Pending`; `Interrupted` is retried; any other result is returned.
+    /// Deregisters the object and hands it back.
+    pub(crate) fn into_inner(mut self) -> S {
+        let mut io = self
+            .io
+            .take()
+            .expect("an IoSource holds its object until into_inner");
+        self.registration.deregister(&mut io);
+        io
+    }
+
+    /// Runs the non-blocking `op` if the source may be ready, within the task's
+    /// budget. If it says `WouldBlock` (or the source is known not ready), the task
+    /// waits for `direction` to become ready and this returns `Pending`;
+    /// `Interrupted` is retried; any other result is returned.
     pub(crate) fn poll_io<R>(
         &self,
         direction: Direction,
         cx: &mut Context<'_>,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        let io = self.get_ref();
+        self.registration.poll_op(direction, cx, || op(io))
+    }
+
+    /// [`poll_io`](IoSource::poll_io) for an operation that needs `&mut S`.
+    pub(crate) fn poll_io_mut<R>(
+        &mut self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&mut S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self
+            .io
+            .as_mut()
+            .expect("an IoSource holds its object until into_inner");
+        self.registration.poll_op(direction, cx, || op(io))
+    }
+
+    /// Ready once the source may be ready in `direction` (at once, unless an
+    /// operation said `WouldBlock` since its last event), within the task's budget.
+    pub(crate) fn poll_ready(&self, direction: Direction, cx: &mut Context<'_>) -> Poll<()> {
+        let Registration { token, reactor, .. } = &self.registration;
+        context::budgeted(cx, |cx| {
+            if reactor.may_be_ready(*token, direction) {
+                return Poll::Ready(());
+            }
+            reactor.wait_for(*token, direction, cx.waker());
+            Poll::Pending
+        })
+    }
+
+    /// Whether an event said the source is ready in `direction` since the last
+    /// call (or since it was registered: it starts out "may be ready"); clears it.
+    #[cfg_attr(miri, allow(dead_code))] // only the alarm's timerfd asks
+    pub(crate) fn take_ready(&self, direction: Direction) -> bool {
+        let Registration { token, reactor, .. } = &self.registration;
+        let ready = reactor.may_be_ready(*token, direction);
+        reactor.clear_ready(*token, direction);
+        ready
+    }
+
+    /// The source is known not to be ready in `direction` until its next event: a
+    /// read came back short, say, so the socket is drained.
+    pub(crate) fn clear_ready(&self, direction: Direction) {
+        let Registration { token, reactor, .. } = &self.registration;
+        reactor.clear_ready(*token, direction);
+    }
+}
+
+impl Registration {
+    /// `poll_io`'s loop, for any operation on the source.
+    fn poll_op<R>(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let Registration { token, reactor, .. } = self;
         context::budgeted(cx, |cx| loop {
-            match op(&self.io) {
+            if !reactor.may_be_ready(*token, direction) {
+                reactor.wait_for(*token, direction, cx.waker());
+                return Poll::Pending;
+            }
+            match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.reactor.wait_for(self.token, direction, cx.waker());
-                    return Poll::Pending;
+                    reactor.clear_ready(*token, direction);
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 result => return Poll::Ready(result),
             }
         })
+    }
+
+    /// Takes `io` off the reactor.
+    fn deregister(&self, io: &mut impl mio::event::Source) {
+        self.reactor.deregister(io, self.token, self.socket);
     }
 }
 
 impl<S: mio::event::Source + AsRawFd> Drop for IoSource<S> {
     fn drop(&mut self) {
-        self.reactor
-            .deregister(&mut self.io, self.token, self.socket);
+        if let Some(io) = &mut self.io {
+            self.registration.deregister(io);
+        }
     }
 }
 
@@ -324,23 +443,23 @@ impl<S: mio::event::Source + AsRawFd + fmt::Debug> fmt::Debug for IoSource<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IoSource")
             .field("io", &self.io)
-            .field("token", &self.token.0)
+            .field("token", &self.registration.token.0)
             .finish()
     }
 }
 
 /// Any descriptor as a mio source (the alarm's timerfd, `io::Async`'s objects):
-/// registered by its raw fd, which it must keep open while registered.
+/// registered by its fd, which it keeps open while registered.
 #[derive(Debug)]
-pub(crate) struct Fd<T: AsRawFd>(pub(crate) T);
+pub(crate) struct Fd<T: AsFd>(pub(crate) T);
 
-impl<T: AsRawFd> AsRawFd for Fd<T> {
+impl<T: AsFd> AsRawFd for Fd<T> {
     fn as_raw_fd(&self) -> RawFd {
-        self.0.as_raw_fd()
+        self.0.as_fd().as_raw_fd()
     }
 }
 
-impl<T: AsRawFd> mio::event::Source for Fd<T> {
+impl<T: AsFd> mio::event::Source for Fd<T> {
     fn register(
         &mut self,
         registry: &Registry,
@@ -361,5 +480,13 @@ impl<T: AsRawFd> mio::event::Source for Fd<T> {
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         SourceFd(&self.as_raw_fd()).deregister(registry)
+    }
+}
+
+impl AsFd for Reactor {
+    /// The epoll instance's descriptor (a duplicate of it): readable whenever a
+    /// wait would return at once.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.registry.as_fd()
     }
 }

@@ -8,6 +8,7 @@
 //!   within microseconds instead of `epoll_wait`'s whole milliseconds.
 //! - [`catch_signal`]: a signal handler that only writes a byte to a pipe (the
 //!   self-pipe trick), for `signal::ctrl_c` and `signal::unix`.
+//! - [`set_nonblocking`]: `O_NONBLOCK` on any descriptor, for `io::Async`.
 //! - [`tcp_listener`]: a listening socket with the options std cannot set before
 //!   `bind` (`SO_REUSEPORT`) or at all (the listen backlog).
 #![allow(unsafe_code)]
@@ -15,7 +16,7 @@
 use std::fs::File;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The write end of the signal pipe, for the handler; -1 until it is opened.
@@ -26,7 +27,7 @@ static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
 /// handlers. Call it once, before [`catch_signal`].
 pub(crate) fn open_signal_pipe() -> io::Result<File> {
     let (read, write) = pipe()?;
-    set_nonblocking(&write)?; // the handler must never block
+    set_nonblocking(write.as_fd())?; // the handler must never block
     SIGNAL_PIPE.store(std::os::fd::IntoRawFd::into_raw_fd(write), Ordering::SeqCst);
     Ok(File::from(read))
 }
@@ -99,20 +100,29 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     }
     // SAFETY: both descriptors were just created and are owned by nobody else.
     let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    set_flag(&read, libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)?;
-    set_flag(&write, libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)?;
+    set_flag(read.as_fd(), libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)?;
+    set_flag(
+        write.as_fd(),
+        libc::F_GETFD,
+        libc::F_SETFD,
+        libc::FD_CLOEXEC,
+    )?;
     Ok((read, write))
 }
 
-/// Makes `fd` non-blocking.
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+/// Makes `fd` non-blocking (`O_NONBLOCK`), as the reactor's sources must be.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     set_flag(fd, libc::F_GETFL, libc::F_SETFL, libc::O_NONBLOCK)
 }
 
 /// Adds `flag` to the flags `get`/`set` read and write (descriptor or status flags).
-fn set_flag(fd: &OwnedFd, get: libc::c_int, set: libc::c_int, flag: libc::c_int) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: fcntl with F_GETFD/F_GETFL takes no pointer; `fd` is open.
+fn set_flag(
+    fd: BorrowedFd<'_>,
+    get: libc::c_int,
+    set: libc::c_int,
+    flag: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: fcntl with F_GETFD/F_GETFL takes no pointer; `fd` is open (borrowed).
     let flags = unsafe { libc::fcntl(fd.as_raw_fd(), get) };
     if flags < 0 {
         return Err(io::Error::last_os_error());
@@ -144,8 +154,13 @@ pub(crate) fn tcp_listener(
     }
     // SAFETY: `fd` was just returned by the kernel and is owned by nobody else.
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-    set_flag(&socket, libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)?;
-    set_nonblocking(&socket)?;
+    set_flag(
+        socket.as_fd(),
+        libc::F_GETFD,
+        libc::F_SETFD,
+        libc::FD_CLOEXEC,
+    )?;
+    set_nonblocking(socket.as_fd())?;
     set_option(&socket, libc::SO_REUSEADDR)?;
     if reuse_port {
         set_option(&socket, libc::SO_REUSEPORT)?;
@@ -276,7 +291,8 @@ mod pipe_tests {
     #[test]
     fn a_nonblocking_empty_pipe_says_would_block() {
         let (read, _write) = pipe().unwrap();
-        set_nonblocking(&read).unwrap();
+        set_nonblocking(read.as_fd()).unwrap();
+        set_nonblocking(read.as_fd()).unwrap(); // twice is fine
         let mut byte = [0u8; 1];
         let err = File::from(read).read(&mut byte).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
@@ -289,7 +305,7 @@ pub(crate) use linux::TimerFd;
 #[cfg(target_os = "linux")]
 mod linux {
     use std::io;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
     use std::time::Duration;
 
     /// A `timerfd` on `CLOCK_MONOTONIC` (the clock behind `std::time::Instant`),
@@ -319,7 +335,17 @@ mod linux {
         /// Arms the timer to fire once, `after` from now (replacing any earlier
         /// setting). A zero duration would disarm a timerfd, so it becomes 1 ns.
         pub(crate) fn fire_after(&self, after: Duration) -> io::Result<()> {
-            let after = after.max(Duration::from_nanos(1));
+            self.set(after.max(Duration::from_nanos(1)))
+        }
+
+        /// Disarms the timer, and forgets an expiry not yet read: it is no longer
+        /// readable.
+        pub(crate) fn disarm(&self) -> io::Result<()> {
+            self.set(Duration::ZERO)
+        }
+
+        /// Sets the timer to fire once, `after` from now; zero disarms it.
+        fn set(&self, after: Duration) -> io::Result<()> {
             let value = libc::itimerspec {
                 it_interval: libc::timespec {
                     tv_sec: 0,
@@ -342,9 +368,9 @@ mod linux {
         }
     }
 
-    impl AsRawFd for TimerFd {
-        fn as_raw_fd(&self) -> RawFd {
-            self.fd.as_raw_fd()
+    impl AsFd for TimerFd {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.fd.as_fd()
         }
     }
 
@@ -360,6 +386,26 @@ mod linux {
             let mut buf = [0u8; 8];
             file.read_exact(&mut buf)?;
             Ok(u64::from_ne_bytes(buf))
+        }
+
+        /// Whether the timer is readable within `ms` milliseconds, without reading it.
+        fn readable_within(timer: &TimerFd, ms: libc::c_int) -> bool {
+            let mut pollfd = libc::pollfd {
+                fd: timer.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, counted as one.
+            unsafe { libc::poll(&mut pollfd, 1, ms) == 1 }
+        }
+
+        #[test]
+        fn a_disarmed_timerfd_forgets_an_expiry_it_had() {
+            let timer = TimerFd::new().unwrap();
+            timer.fire_after(Duration::from_nanos(1)).unwrap();
+            assert!(readable_within(&timer, 5_000), "it expires");
+            timer.disarm().unwrap();
+            assert!(!readable_within(&timer, 0), "disarmed, it is quiet");
         }
 
         #[test]

@@ -235,3 +235,26 @@ fn echo_answers_its_clients() {
     assert!(out.status.success(), "{stdout}");
     assert!(number_after(&stdout, "requests/s:") > 0.0, "{stdout}");
 }
+
+#[test]
+fn embed_drives_evloop_from_a_poll_loop_until_stdin_ends() {
+    let mut child = example("embed")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the example runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"one\ntwo\n").unwrap();
+    drop(stdin); // the end of stdin ends the example
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for line in [
+        "host: read \"one\"",
+        "evloop: echoed \"one\"",
+        "evloop: echoed \"two\"",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
+    }
+    assert!(stdout.contains("host: 2 lines echoed"), "{stdout}");
+}

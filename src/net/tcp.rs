@@ -4,11 +4,12 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::pin::Pin;
+use std::os::fd::OwnedFd;
 use std::task::{Context, Poll};
 
 use super::addr::{first_success, ToSocketAddrs};
 use super::current_reactor;
+use super::stream::{byte_stream, drained, socket_fd};
 use crate::reactor::{Direction, IoSource};
 
 /// A TCP socket that accepts connections.
@@ -96,6 +97,25 @@ impl TcpListener {
     /// The address this listener is bound to (with the real port, if it was 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.source.get_ref().local_addr()
+    }
+
+    /// A listener made elsewhere (listening already), registered with the current
+    /// runtime's reactor; it is made non-blocking.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        let listener = mio::net::TcpListener::from_std(listener);
+        let source = IoSource::new(listener, current_reactor("TcpListener::from_std"))?;
+        Ok(TcpListener { source })
+    }
+
+    /// Takes the listener off the reactor. It stays non-blocking
+    /// (`set_nonblocking(false)` to change that).
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        Ok(OwnedFd::from(self.source.into_inner()).into())
     }
 }
 
@@ -211,69 +231,25 @@ impl TcpStream {
         Ok(TcpStream { source })
     }
 
-    /// Reads what is available, up to `buf.len()` bytes, waiting if nothing is.
-    /// Returns 0 at the end of the stream.
+    /// A stream made elsewhere (connected already), registered with the current
+    /// runtime's reactor; it is made non-blocking.
     ///
-    /// **Cancel safety**: dropping the future loses no data: bytes are taken from
-    /// the socket only by the poll that returns them.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_buf(cx, buf)).await
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
     }
 
-    /// Writes some of `buf`, waiting for room if there is none; returns how much.
+    /// Takes the stream off the reactor. It stays non-blocking
+    /// (`set_nonblocking(false)` to change that).
     ///
-    /// **Cancel safety**: a future dropped before it completed wrote nothing.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_buf(cx, buf)).await
-    }
-
-    /// Reads exactly `buf.len()` bytes.
-    ///
-    /// **Not cancel safe**: dropped midway, the bytes it read so far are lost (they
-    /// are in `buf`, but nothing says how many). Use `read` in a `select!`.
-    ///
-    /// # Errors
-    ///
-    /// `UnexpectedEof` if the stream ends first.
-    pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.read(buf).await? {
-                0 => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the stream ended before read_exact filled its buffer",
-                    ))
-                }
-                n => buf = &mut buf[n..],
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes all of `buf`.
-    ///
-    /// **Not cancel safe**: dropped midway, part of `buf` may have been sent.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads until the end of the stream, appending to `buf`; returns how many
-    /// bytes were read.
-    pub async fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        let start = buf.len();
-        let mut chunk = [0u8; 8192];
-        loop {
-            match self.read(&mut chunk).await? {
-                0 => return Ok(buf.len() - start),
-                n => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
+    /// For socket options std has no method for (keep-alive, buffer sizes), use
+    /// `socket2::SockRef::from(&stream)` on the evloop stream itself: it needs only
+    /// [`AsFd`](std::os::fd::AsFd).
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(OwnedFd::from(self.source.into_inner()).into())
     }
 
     /// The address of the other end.
@@ -303,8 +279,15 @@ impl TcpStream {
 
     /// Polls a read into `buf`.
     pub fn poll_read_buf(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.source
-            .poll_io(Direction::Read, cx, |mut stream| stream.read(buf))
+        let read = self
+            .source
+            .poll_io(Direction::Read, cx, |mut stream| stream.read(buf));
+        if let Poll::Ready(Ok(n)) = read {
+            if drained(n, buf.len()) {
+                self.source.clear_ready(Direction::Read);
+            }
+        }
+        read
     }
 
     /// Polls a write of `buf`.
@@ -323,32 +306,6 @@ impl fmt::Debug for TcpStream {
     }
 }
 
-#[cfg(feature = "futures-io")]
-impl futures_io::AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_read_buf(cx, buf)
-    }
-}
-
-#[cfg(feature = "futures-io")]
-impl futures_io::AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_write_buf(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(())) // writes go straight to the socket: nothing is buffered
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
-    }
-}
+byte_stream!(TcpStream);
+socket_fd!(TcpListener);
+socket_fd!(TcpStream);

@@ -101,6 +101,29 @@ impl UdpSocket {
     }
 }
 
+impl UdpSocket {
+    /// A socket made elsewhere (bound already), registered with the current
+    /// runtime's reactor; it is made non-blocking.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        socket.set_nonblocking(true)?;
+        let socket = mio::net::UdpSocket::from_std(socket);
+        let source = IoSource::new(socket, current_reactor("UdpSocket::from_std"))?;
+        Ok(UdpSocket { source })
+    }
+
+    /// Takes the socket off the reactor. It stays non-blocking
+    /// (`set_nonblocking(false)` to change that).
+    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
+        Ok(std::os::fd::OwnedFd::from(self.source.into_inner()).into())
+    }
+}
+
+super::stream::socket_fd!(UdpSocket);
+
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UdpSocket")

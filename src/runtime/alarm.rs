@@ -39,7 +39,9 @@ impl Alarm {
         let _ = reactor;
         Alarm {
             #[cfg(all(target_os = "linux", not(miri)))]
-            timer: linux::register(reactor).ok(),
+            timer: linux::register(reactor).ok().inspect(|timer| {
+                timer.take_ready(crate::reactor::Direction::Read); // it has not rung
+            }),
             armed: Cell::new(None),
         }
     }
@@ -72,9 +74,18 @@ impl Alarm {
         self.armed.get().is_some_and(|at| at <= Instant::now())
     }
 
-    /// The reactor has read the alarm's event: nothing is armed any more.
+    /// The reactor has looked for the alarm's event: nothing is armed any more. If
+    /// the event has not come yet — the kernel's timer may ring a few microseconds
+    /// after the clock says the deadline passed — the timerfd is disarmed, so that
+    /// it does not ring later for nothing (and wake an embedding host in vain).
     pub(crate) fn heard(&self) {
         self.armed.set(None);
+        #[cfg(all(target_os = "linux", not(miri)))]
+        if let Some(timer) = &self.timer {
+            if !timer.take_ready(crate::reactor::Direction::Read) {
+                let _ = timer.get_ref().0.disarm(); // if that fails, one spurious wake
+            }
+        }
     }
 
     #[cfg(all(target_os = "linux", not(miri)))]

@@ -53,6 +53,7 @@ use crate::task::{self, Executor, Injector, JoinHandle};
 
 mod alarm;
 mod builder;
+mod embed;
 mod handle;
 mod observe;
 mod resources;
@@ -156,7 +157,7 @@ impl Runtime {
                     return output;
                 }
             }
-            self.turn_once(None);
+            self.turn_once(None, Jump::Allowed);
         }
     }
 
@@ -183,11 +184,13 @@ impl Runtime {
     /// ```
     pub fn turn(&self, max_wait: Option<Duration>) -> usize {
         let _driving = self.enter("turn");
-        self.turn_once(max_wait)
+        self.main.forget_wakes(); // outside block_on there is no main future
+        self.turn_once(max_wait, Jump::Allowed)
     }
 
-    /// One turn, on a thread already marked as driving this runtime.
-    fn turn_once(&self, max_wait: Option<Duration>) -> usize {
+    /// One turn, on a thread already marked as driving this runtime. `jump` says
+    /// whether step 4 may move a virtual clock to the next timer.
+    fn turn_once(&self, max_wait: Option<Duration>, jump: Jump) -> usize {
         // 1. Timers: wake every timer whose deadline has passed.
         self.resources.timers.fire_due();
         // 2. Remote wakes: move what other threads woke or spawned onto the run queue.
@@ -195,19 +198,19 @@ impl Runtime {
         // 3. Run tasks: poll the tasks that are ready, each at most once.
         let polled = self.executor.run_ready(self.event_interval);
         // 4. Reactor: decide how long to wait, wait for I/O, wake its waiters.
-        let wait = decide_wait(&self.outlook(max_wait));
+        let wait = decide_wait(&self.outlook(max_wait, jump));
         self.wait_for_io(wait);
         polled
     }
 
     /// What step 4's decision reads, all at once.
-    fn outlook(&self, max_wait: Option<Duration>) -> Outlook {
+    fn outlook(&self, max_wait: Option<Duration>, jump: Jump) -> Outlook {
         let clock = self.resources.timers.clock();
         Outlook {
             work_ready: self.executor.has_ready() || self.main.woken.load(Ordering::Acquire),
             io_possible: self.resources.reactor.may_have_events() || self.alarm.is_due(),
             next_timer: self.resources.timers.next_deadline(),
-            virtual_clock: clock.is_virtual(),
+            virtual_clock: clock.is_virtual() && jump == Jump::Allowed,
             blocking_jobs: self.resources.pool.is_busy(),
             max_wait,
         }
@@ -275,6 +278,14 @@ impl Runtime {
     }
 }
 
+/// Whether a turn may move a virtual clock forward to the next timer: not when
+/// the caller asked to run only what is ready (`run_until_stalled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Jump {
+    Allowed,
+    Forbidden,
+}
+
 /// What step 4 does this turn, as [`decide_wait`] decides it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wait {
@@ -303,7 +314,7 @@ struct Outlook {
     io_possible: bool,
     /// The earliest timer's deadline.
     next_timer: Option<Instant>,
-    /// Whether the clock is virtual.
+    /// Whether the clock is virtual (and may jump this turn).
     virtual_clock: bool,
     /// Whether a blocking job is queued or running (its result is a reason to wake).
     blocking_jobs: bool,
@@ -379,6 +390,12 @@ struct MainWaker {
 }
 
 impl MainWaker {
+    /// Forgets wakes of a main future that is gone: outside `block_on`, a stale
+    /// flag must not keep the loop from waiting.
+    fn forget_wakes(&self) {
+        self.woken.store(false, Ordering::Release);
+    }
+
     /// Whether the main future was woken since the last call, clearing the flag.
     /// Loads before it swaps: most turns it was not, and a swap is a locked op.
     fn take_woken(&self) -> bool {
