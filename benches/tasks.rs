@@ -300,11 +300,12 @@ fn ping_pong(c: &mut Criterion) {
                         ex.spawn(async move {
                             let (ping_tx, ping_rx) = futures_channel::oneshot::channel();
                             let (pong_tx, pong_rx) = futures_channel::oneshot::channel();
-                            inner.spawn(async move {
-                                ping_rx.await.unwrap();
-                                pong_tx.send(()).unwrap();
-                            })
-                            .detach();
+                            inner
+                                .spawn(async move {
+                                    ping_rx.await.unwrap();
+                                    pong_tx.send(()).unwrap();
+                                })
+                                .detach();
                             ping_tx.send(()).unwrap();
                             pong_rx.await.unwrap();
                         })

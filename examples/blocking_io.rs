@@ -6,8 +6,12 @@
 //! Try next: replace the `std::thread::sleep` in `slow_systemcall` with a
 //! blocking socket read, or raise `CALLS` past the pool's thread count.
 //!
-//! Lesson 3 of LESSONS.md: the notes' `slow_systemcall()` (a 0.1 s `select`),
-//! called five times. A ticker task counts 10 ms ticks meanwhile.
+//! Lesson 3 of the README's six, after the notes' `slow_systemcall()` — a 0.1 s
+//! `select` called five times: 0.5 s one after another, 0.1 s on five threads,
+//! because a thread waiting in a system call holds nothing the others need (in
+//! Python, not even the GIL). A ticker task counts 10 ms ticks meanwhile.
+
+mod common;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -25,16 +29,14 @@ const CALL: Duration = Duration::from_millis(100);
 const TICK: Duration = Duration::from_millis(10);
 
 fn main() {
-    if std::env::args()
-        .skip(1)
-        .any(|arg| arg == "-h" || arg == "--help")
-    {
-        println!(
-            "usage: blocking_io\n\nFive 100 ms blocking calls, one after another on the loop, then through\n\
-             spawn_blocking, while a task counts 10 ms ticks. Prints\n\
-             `sequential: S s, ticks: N` and `pool: S s, ticks: N`."
-        );
-        return;
+    common::quit_quietly_when_stdout_closes();
+    if let Some(arg) = std::env::args().nth(1) {
+        let lesson = common::lesson(include_str!("blocking_io.rs"));
+        if arg != "-h" && arg != "--help" {
+            eprintln!("blocking_io: unknown argument {arg:?} (it takes none)\n\n{lesson}");
+            std::process::exit(2);
+        }
+        return println!("{lesson}\n\nusage: blocking_io (no options)");
     }
     let runtime = evloop::Builder::new()
         .max_blocking_threads(CALLS)

@@ -2,11 +2,14 @@
 //! loop driving many client connections — no thread per connection.
 //! What to look for: `requests/s: N`, the round trips per second the clients got.
 //! Try next: run `server` in one terminal and `client` in another, with more
-//! `--connections`; then compare with `cargo bench --bench net` (tokio side by side).
+//! `--connections`; then compare with tokio: `cargo bench --manifest-path
+//! benches/Cargo.toml --bench net`.
 //!
-//! Lesson 6 of LESSONS.md. Each request is a line of text; the server sends it
-//! back. A client that disconnects mid-line does not disturb the server; a client
-//! reports errors instead of panicking.
+//! Lesson 6 of the README's six. Each request is a line of text; the server sends
+//! it back. A client that disconnects mid-line does not disturb the server; a
+//! client reports errors instead of panicking.
+
+mod common;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -35,9 +38,10 @@ enum Role {
 }
 
 fn main() {
+    common::quit_quietly_when_stdout_closes();
     let role = match parse_args(std::env::args().skip(1)) {
         Ok(Some(role)) => role,
-        Ok(None) => return println!("{}", usage()),
+        Ok(None) => return println!("{}\n\n{}", common::lesson(include_str!("echo.rs")), usage()),
         Err(message) => {
             eprintln!("echo: {message}\n\n{}", usage());
             std::process::exit(2);
@@ -192,6 +196,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Role>, St
                     .filter(|&s: &f64| s > 0.0 && s.is_finite())
                     .ok_or("--seconds needs a positive number")?
             }
+            "-h" | "--help" => return Ok(None), // `echo server --help` too
             other => return Err(format!("unknown argument {other:?}")),
         }
     }

@@ -9,6 +9,8 @@
 //! Try next: `printf 'one\ntwo\n' | cargo run --example embed` (it ends at the end
 //! of stdin), or type lines and end with Ctrl-D.
 
+mod common;
+
 use std::cell::Cell;
 use std::io::{self, BufRead};
 use std::os::fd::AsRawFd;
@@ -20,6 +22,15 @@ use evloop::sync::mpsc;
 use evloop::time::interval;
 
 fn main() {
+    common::quit_quietly_when_stdout_closes();
+    if let Some(arg) = std::env::args().nth(1) {
+        let lesson = common::lesson(include_str!("embed.rs"));
+        if arg != "-h" && arg != "--help" {
+            eprintln!("embed: unknown argument {arg:?} (it reads stdin)\n\n{lesson}");
+            std::process::exit(2);
+        }
+        return println!("{lesson}\n\nusage: embed < lines");
+    }
     let rt = evloop::Runtime::new().expect("a runtime");
     let (lines_tx, lines_rx) = mpsc::unbounded::<String>();
     let mut lines_tx = Some(lines_tx);

@@ -1,12 +1,17 @@
 //! What it shows: CPU-bound work speeds up with threads (Rust has no GIL), but not
 //! on the event loop, which is one thread.
-//! What to look for: the `total` line. `threads` and `pool` fall as `--workers`
-//! rises up to your core count; `loop` stays at the one-worker time.
+//! What to look for: the `total` line, and the `cpu` line under it: how many cores
+//! the work really got. `threads` and `pool` fall as `--workers` rises up to your
+//! core count; `loop` stays at the one-worker time. On a busy machine the other
+//! programs take their share: fewer cores busy, less speed-up.
 //! Try next: `--workers 1`, then 2, then your core count, in each mode.
 //!
-//! Lesson 5 of LESSONS.md, after the notes' `procs.py`: workers take numbers from
-//! a job queue and put results on a result queue; each worker stops when it takes
-//! a poison pill (`0`).
+//! Lesson 5 of the README's six, after the notes' `procs.py` (Fluent Python): 20
+//! large numbers, workers that take them from a job queue and put verdicts on a
+//! result queue, each stopped by a poison pill (`0`). In CPython threads gave no
+//! speed-up — the GIL lets one run at a time — so the notes used processes.
+
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -43,16 +48,32 @@ const POISON: u64 = 0;
 type Verdict = (u64, bool, Duration);
 
 fn main() {
+    common::quit_quietly_when_stdout_closes();
     let (mode, workers) = match parse_args(std::env::args().skip(1)) {
         Ok(Some(options)) => options,
-        Ok(None) => return println!("{}", usage()),
+        Ok(None) => {
+            return println!(
+                "{}\n\n{}",
+                common::lesson(include_str!("primes.rs")),
+                usage()
+            )
+        }
         Err(message) => {
             eprintln!("primes: {message}\n\n{}", usage());
             std::process::exit(2);
         }
     };
-    println!("Checking {} numbers with {workers} workers:", NUMBERS.len());
-    let start = Instant::now();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let who = match (mode.as_str(), workers) {
+        ("loop", _) => "on the event loop: one thread, whatever --workers says".to_string(),
+        (_, 1) => "with 1 worker".to_string(),
+        (_, n) => format!("with {n} workers"),
+    };
+    println!(
+        "Checking {} numbers {who} ({cores} cores available):",
+        NUMBERS.len()
+    );
+    let (start, cpu_before) = (Instant::now(), cpu_time());
     let print = |(n, prime, took): Verdict| {
         println!(
             "{n:>20}  {} {:.6}s",
@@ -66,7 +87,28 @@ fn main() {
         "loop" => evloop::run(on_the_loop(print)),
         _ => unreachable!("parse_args accepts only known modes"),
     }
-    println!("total: {:.2} s", start.elapsed().as_secs_f64());
+    let wall = start.elapsed().as_secs_f64();
+    println!("total: {wall:.2} s");
+    if let (Some(before), Some(after)) = (cpu_before, cpu_time()) {
+        let cpu = after - before;
+        println!(
+            "cpu: {cpu:.2} s, {:.1} cores busy on average of {cores} available",
+            cpu / wall.max(1e-9)
+        );
+    }
+}
+
+/// CPU time this process has used so far (all its threads, user and system), in
+/// seconds, from `/proc/self/stat` (Linux); `None` where there is none. Beside the
+/// wall time it says how many cores the work really got: on a busy machine, fewer
+/// than the workers asked for.
+fn cpu_time() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces, so split after its ')'):
+    // state is field 3, utime and stime are fields 14 and 15, in clock ticks.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ: 100 on every Linux the kernel ABI allows
 }
 
 /// Whether `n` is prime, by trial division with 6k ± 1.

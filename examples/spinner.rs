@@ -3,14 +3,21 @@
 //! without ever yielding freezes every other task.
 //! What to look for: the last line, `frames: N in S s`. About ten frames a second
 //! means the spinner turned; one or two in total (`--mode blocked`) means it froze.
-//! Try next: run every mode (`--help` lists them), then `--mode nap` with a smaller
-//! `--number` to see what yielding costs the slow work.
+//! Try next: run every mode, then `--mode nap` with a smaller `--number` to see
+//! what yielding costs the slow work; `EVLOOP_TRACE=timeline` draws what the loop
+//! did, `EVLOOP_DEBUG=1` names the poll that froze it.
 //!
-//! Lesson 1 of LESSONS.md, after Python's spinner notes. One thing differs: the
-//! notes check 5_000_111_000_222_021 for primality, which keeps Python busy for
-//! seconds but takes Rust well under 0.1 s. The CPU-bound modes therefore check
-//! 6_000_000_000_000_000_023 (a prime; seconds in a release build), and
-//! `--number N` changes it.
+//! Lesson 1 of the README's six. It re-enacts the spinner of the Python study notes
+//! evloop grew from: a `|/-\` spinner beside a 3-second `sleep`, once with a
+//! thread, once with asyncio — and then a CPU-bound `is_prime` called straight in
+//! a coroutine, which froze the spinner until it returned. The notes check
+//! 5,000,111,000,222,021, which keeps Python busy for seconds but Rust for under
+//! 0.1 s; the CPU-bound modes here check 6,000,000,000,000,000,023 instead (a
+//! prime; about 2 s in a release build), and `--number N` changes it. Rust has no
+//! GIL, so `--mode thread` really runs in parallel; the event loop is still one
+//! thread, which is the lesson.
+
+mod common;
 
 use std::cell::Cell;
 use std::io::{BufRead, Write};
@@ -44,9 +51,16 @@ struct Options {
 }
 
 fn main() {
+    common::quit_quietly_when_stdout_closes();
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(Some(options)) => options,
-        Ok(None) => return println!("{}", usage()),
+        Ok(None) => {
+            return println!(
+                "{}\n\n{}",
+                common::lesson(include_str!("spinner.rs")),
+                usage()
+            )
+        }
         Err(message) => {
             eprintln!("spinner: {message}\n\n{}", usage());
             std::process::exit(2);
@@ -254,11 +268,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         mode: "async".into(),
         number: DEFAULT_NUMBER,
     };
+    let mut number_given = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
             "--mode" => options.mode = args.next().ok_or("--mode needs a value")?,
             "--number" => {
+                number_given = true;
                 let value = args.next().ok_or("--number needs a value")?;
                 options.number = value
                     .replace('_', "")
@@ -273,6 +289,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
     ];
     if !known.contains(&options.mode.as_str()) {
         return Err(format!("unknown mode {:?}", options.mode));
+    }
+    let cpu_bound = ["blocked", "offload", "nap"].contains(&options.mode.as_str());
+    if number_given && !cpu_bound {
+        return Err(format!(
+            "--number is for the CPU-bound modes (blocked, offload, nap); --mode {} sleeps 3 s",
+            options.mode
+        ));
     }
     Ok(Some(options))
 }

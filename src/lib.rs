@@ -82,6 +82,7 @@ mod reactor;
 mod sys;
 mod waker_slot;
 
+pub mod coming_from;
 pub mod io;
 pub mod net;
 pub mod runtime;
@@ -108,6 +109,9 @@ use std::future::Future;
 /// assert_eq!(evloop::run(async { 40 + 2 }), 42);
 /// ```
 #[track_caller]
+#[doc(alias = "main")]
+#[doc(alias = "block_on")]
+#[doc(alias = "run_until_complete")]
 pub fn run<F: Future>(future: F) -> F::Output {
     let runtime =
         Runtime::new().unwrap_or_else(|e| panic!("evloop::run could not start a runtime: {e}"));

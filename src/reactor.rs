@@ -55,12 +55,19 @@ pub(crate) enum Direction {
 }
 
 impl Direction {
-    /// This direction's bit in [`Waiters::ready`].
+    /// This direction's bit in [`Waiters::ready`]: it may be ready.
     fn bit(self) -> u8 {
         match self {
             Direction::Read => 1,
             Direction::Write => 2,
         }
+    }
+
+    /// This direction's closed bit in [`Waiters::ready`]: the peer closed it (or
+    /// the socket failed). It stays set: a short read must not hide an end of
+    /// stream that arrived with the data, in the same event.
+    fn closed_bit(self) -> u8 {
+        self.bit() << 2
     }
 }
 
@@ -69,7 +76,8 @@ struct Waiters {
     /// The source's descriptor, to name it as a wake's cause.
     fd: RawFd,
     /// The directions it may be ready in ([`Direction::bit`]): set at first and by
-    /// each event, cleared by a `WouldBlock`.
+    /// each event, cleared by a `WouldBlock`; and those closed for good
+    /// ([`Direction::closed_bit`]).
     ready: u8,
     /// Woken when the source becomes readable.
     readers: Vec<Waker>,
@@ -165,13 +173,27 @@ impl Reactor {
                     continue; // the unpark token, or a source dropped meanwhile
                 };
                 let fd = waiters.fd;
-                if event.is_readable() || event.is_read_closed() || event.is_error() {
-                    waiters.ready |= Direction::Read.bit();
-                    to_wake.extend(waiters.readers.drain(..).map(|waker| (waker, fd)));
-                }
-                if event.is_writable() || event.is_write_closed() || event.is_error() {
-                    waiters.ready |= Direction::Write.bit();
-                    to_wake.extend(waiters.writers.drain(..).map(|waker| (waker, fd)));
+                for (direction, ready, closed) in [
+                    (Direction::Read, event.is_readable(), event.is_read_closed()),
+                    (
+                        Direction::Write,
+                        event.is_writable(),
+                        event.is_write_closed(),
+                    ),
+                ] {
+                    let closed = closed || event.is_error();
+                    if !(ready || closed) {
+                        continue;
+                    }
+                    waiters.ready |= direction.bit();
+                    if closed {
+                        waiters.ready |= direction.closed_bit();
+                    }
+                    let list = match direction {
+                        Direction::Read => &mut waiters.readers,
+                        Direction::Write => &mut waiters.writers,
+                    };
+                    to_wake.extend(list.drain(..).map(|waker| (waker, fd)));
                 }
             }
         }
@@ -222,7 +244,8 @@ impl Reactor {
 
     /// Whether `token` may be ready in `direction`.
     fn may_be_ready(&self, token: Token, direction: Direction) -> bool {
-        self.sources.borrow()[token.0].ready & direction.bit() != 0
+        let mask = direction.bit() | direction.closed_bit();
+        self.sources.borrow()[token.0].ready & mask != 0
     }
 
     /// `token` is known not to be ready in `direction` until its next event.

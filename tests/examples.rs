@@ -176,10 +176,13 @@ fn primes_prints_twenty_results_with_the_primes_marked() {
     for mode in ["threads", "pool", "loop"] {
         let (out, stdout) = run(example("primes").args(["--mode", mode, "--workers", "2"]));
         assert!(out.status.success(), "{stdout}");
-        assert_eq!(
-            stdout.lines().next(),
-            Some("Checking 20 numbers with 2 workers:")
-        );
+        let first = stdout.lines().next().unwrap();
+        let expected = match mode {
+            "loop" => "Checking 20 numbers on the event loop: one thread",
+            _ => "Checking 20 numbers with 2 workers (",
+        };
+        assert!(first.starts_with(expected), "{first:?}");
+        assert!(first.ends_with("cores available):"), "{first:?}");
         let results: Vec<&str> = stdout
             .lines()
             .filter(|l| l.ends_with('s') && !l.starts_with("total"))
@@ -195,7 +198,12 @@ fn primes_prints_twenty_results_with_the_primes_marked() {
             let marked = &line[22..23] == "P";
             assert_eq!(marked, PRIMES.contains(&n), "{line:?}");
         }
-        assert!(stdout.lines().last().unwrap().starts_with("total: "));
+        assert!(stdout.lines().any(|l| l.starts_with("total: ")), "{stdout}");
+        let cpu = stdout.lines().last().unwrap();
+        assert!(
+            cpu.starts_with("cpu: ") && cpu.contains("cores busy"),
+            "{cpu:?}"
+        );
     }
 }
 
@@ -257,4 +265,67 @@ fn embed_drives_evloop_from_a_poll_loop_until_stdin_ends() {
         assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
     }
     assert!(stdout.contains("host: 2 lines echoed"), "{stdout}");
+}
+
+#[test]
+fn every_example_explains_its_lesson_with_help_even_after_a_subcommand() {
+    let cases: [&[&str]; 7] = [
+        &["spinner", "--help"],
+        &["fetch", "--help"],
+        &["primes", "--help"],
+        &["blocking_io", "--help"],
+        &["embed", "--help"],
+        &["echo", "server", "--help"],
+        &["echo", "client", "--help"],
+    ];
+    for case in cases {
+        let (out, stdout) = run(example(case[0]).args(&case[1..]));
+        assert!(
+            out.status.success(),
+            "{case:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.starts_with("What it shows:"), "{case:?}: {stdout}");
+        assert!(
+            stdout.contains("What to look for:") && stdout.contains("Try next:"),
+            "{case:?}"
+        );
+        assert!(
+            !stdout.contains("LESSONS.md") && !stdout.contains("../"),
+            "{case:?}"
+        );
+    }
+}
+
+#[test]
+fn an_option_that_would_be_ignored_is_an_error() {
+    let (out, _) = run(example("spinner").args(["--mode", "async", "--number", "7"]));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--number is for the CPU-bound modes"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_example_quietly() {
+    let mut child = example("primes")
+        .args(["--mode", "threads"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 8];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take()); // as `| head -c 8` does
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

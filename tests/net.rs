@@ -146,3 +146,38 @@ fn a_udp_round_trip_on_loopback() {
         echo.await.unwrap();
     });
 }
+
+#[test]
+fn an_end_of_stream_that_arrives_with_the_data_is_not_lost_after_a_short_read() {
+    // The peer writes and closes before the first read: one readiness event says
+    // "readable, and closed". The read that drains the data is short, which makes
+    // the reactor wait for the next event — none will come — so the close must be
+    // remembered apart from the readiness the short read cleared.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, closed_rx) = std::sync::mpsc::channel();
+    let peer = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        std::io::Write::write_all(&mut stream, b"hello, loop").unwrap();
+        drop(stream);
+        closed_tx.send(()).unwrap();
+    });
+    let client = std::net::TcpStream::connect(addr).unwrap();
+    // On loopback the data and the close are queued at this end by the time the
+    // peer's close returns; registering the socket then reports both in one event.
+    closed_rx.recv().unwrap();
+    evloop::run(async move {
+        let mut stream = TcpStream::from_std(client).unwrap();
+        evloop::yield_now().await; // a turn: the reactor takes that one event now
+        let mut all = Vec::new();
+        let read = evloop::time::timeout(
+            std::time::Duration::from_secs(5),
+            stream.read_to_end(&mut all),
+        );
+        read.await
+            .expect("read_to_end saw the end of the stream")
+            .unwrap();
+        assert_eq!(all, b"hello, loop");
+    });
+    peer.join().unwrap();
+}

@@ -19,12 +19,13 @@
 use std::rc::Rc;
 
 mod addr;
-mod stream;
+pub(crate) mod stream;
 mod tcp;
 mod udp;
 mod unix;
 
 pub use addr::{Target, ToSocketAddrs};
+pub use stream::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp::{TcpListener, TcpListenerBuilder, TcpStream, DEFAULT_BACKLOG};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use super::addr::{first_success, ToSocketAddrs};
 use super::current_reactor;
-use super::stream::{byte_stream, drained, socket_fd};
+use super::stream::{byte_stream, drained, reads, socket_fd, writes};
 use crate::reactor::{Direction, IoSource};
 
 /// A TCP socket that accepts connections.

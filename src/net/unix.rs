@@ -10,7 +10,7 @@ use std::os::unix::net::{self as std_unix, SocketAddr};
 use std::path::Path;
 use std::task::{Context, Poll};
 
-use super::stream::{byte_stream, drained};
+use super::stream::{byte_stream, drained, reads, writes};
 use crate::io::Async;
 
 /// A Unix-domain socket that accepts connections, bound to a path.

@@ -47,6 +47,28 @@ impl Handle {
         Handle { injector }
     }
 
+    /// The handle of the runtime this thread is running (inside `block_on`, `turn`
+    /// or one of its tasks) — tokio's `Handle::current`. Pass it to another
+    /// thread, or to a library that spawns.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// ```
+    /// evloop::run(async {
+    ///     let handle = evloop::Handle::current();
+    ///     let from_thread = std::thread::spawn(move || handle.spawn(async { 1 }));
+    ///     assert_eq!(from_thread.join().unwrap().await.unwrap(), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn current() -> Handle {
+        task::on_current("evloop::Handle::current", |executor| {
+            Handle::new(Arc::downgrade(executor.injector()))
+        })
+    }
+
     /// Spawns a task on the runtime from any thread. The future must be `Send`: it
     /// crosses to the loop's thread, where it then stays. (A future that is not
     /// `Send` — one using evloop's sockets or sleeps, say — can be built on the loop

@@ -33,6 +33,8 @@ use crate::lock::lock;
 /// });
 /// ```
 #[derive(Default)]
+#[doc(alias = "Notify")]
+#[doc(alias = "Condition")]
 pub struct Event {
     /// The flag and who waits for it.
     state: Mutex<State>,

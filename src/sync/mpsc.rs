@@ -73,7 +73,13 @@ fn new_channel<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
             waiting_senders: WaitList::default(),
         }),
     });
-    (Sender { chan: chan.clone() }, Receiver { chan })
+    let receiver = Receiver { chan, ended: false };
+    (
+        Sender {
+            chan: receiver.chan.clone(),
+        },
+        receiver,
+    )
 }
 
 /// What the ends share.
@@ -290,6 +296,55 @@ impl<T> Drop for Send<'_, T> {
 pub struct Receiver<T> {
     /// Shared with the senders.
     chan: Arc<Chan<T>>,
+    /// Whether `poll_recv` returned `None`: the channel is over for good.
+    ended: bool,
+}
+
+/// The future of [`Receiver::recv`]: the next value, or `None` at the end.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct Recv<'a, T> {
+    /// The receiver it takes from.
+    receiver: &'a mut Receiver<T>,
+    /// Whether it returned: it is done.
+    finished: bool,
+}
+
+impl<T> Future for Recv<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        let polled = this.receiver.poll_recv(cx);
+        this.finished = polled.is_ready();
+        polled
+    }
+}
+
+/// Done once it returned: `futures::select!` needs no `.fuse()`.
+#[cfg(feature = "futures-core")]
+impl<T> futures_core::FusedFuture for Recv<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.finished
+    }
+}
+
+/// The values as a stream, ending when every sender is gone (feature
+/// `futures-core`).
+#[cfg(feature = "futures-core")]
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+#[cfg(feature = "futures-core")]
+impl<T> futures_core::stream::FusedStream for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        self.ended
+    }
 }
 
 impl<T> Receiver<T> {
@@ -298,8 +353,11 @@ impl<T> Receiver<T> {
     ///
     /// **Cancel safety**: dropping the future before it completes loses no value:
     /// a value is taken from the channel only by the poll that returns it.
-    pub async fn recv(&mut self) -> Option<T> {
-        poll_fn(|cx| self.poll_recv(cx)).await
+    pub fn recv(&mut self) -> Recv<'_, T> {
+        Recv {
+            receiver: self,
+            finished: false,
+        }
     }
 
     /// Polls for the next value: `recv` as a poll function.
@@ -313,6 +371,8 @@ impl<T> Receiver<T> {
                 return Poll::Ready(Some(value));
             }
             if state.senders == 0 {
+                drop(state);
+                self.ended = true;
                 return Poll::Ready(None);
             }
             let old = state.receiver.register(cx.waker());

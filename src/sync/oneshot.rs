@@ -38,7 +38,10 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         Sender {
             shared: Some(shared.clone()),
         },
-        Receiver { shared },
+        Receiver {
+            shared,
+            finished: false,
+        },
     )
 }
 
@@ -132,6 +135,8 @@ impl<T> Drop for Sender<T> {
 pub struct Receiver<T> {
     /// Shared with the sender.
     shared: Arc<Shared<T>>,
+    /// Whether awaiting it returned (the value or the error): it is done.
+    finished: bool,
 }
 
 impl<T> Receiver<T> {
@@ -175,12 +180,15 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
         context::budgeted(cx, |cx| {
-            let mut state = self.shared.lock();
+            let mut state = this.shared.lock();
             if let Some(value) = state.value.take() {
+                this.finished = true;
                 return Poll::Ready(Ok(value));
             }
             if state.sender_gone {
+                this.finished = true;
                 return Poll::Ready(Err(RecvError { _private: () }));
             }
             let old = state.waker.register(cx.waker());
@@ -188,6 +196,14 @@ impl<T> Future for Receiver<T> {
             drop(old);
             Poll::Pending
         })
+    }
+}
+
+/// Done once awaiting it returned: `futures::select!` needs no `.fuse()`.
+#[cfg(feature = "futures-core")]
+impl<T> futures_core::FusedFuture for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        self.finished
     }
 }
 

@@ -103,6 +103,7 @@ impl<T: 'static> Future for JoinHandle<T> {
         let this = self.get_mut();
         context::budgeted(cx, |cx| {
             if this.task.meta.flags.is_complete() {
+                this.task.meta.flags.mark_joined();
                 let output = this.task.take_output::<T>();
                 return Poll::Ready(output.expect("JoinHandle polled after it returned"));
             }
@@ -118,6 +119,14 @@ impl<T: 'static> Future for JoinHandle<T> {
             }
             Poll::Pending
         })
+    }
+}
+
+/// Done once it returned the task's output: `futures::select!` needs no `.fuse()`.
+#[cfg(feature = "futures-core")]
+impl<T: 'static> futures_core::FusedFuture for JoinHandle<T> {
+    fn is_terminated(&self) -> bool {
+        self.task.meta.flags.is_joined()
     }
 }
 

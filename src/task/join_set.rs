@@ -155,6 +155,17 @@ impl<T: 'static> JoinSet<T> {
     }
 }
 
+/// The results as a stream, in the order the tasks end (feature `futures-core`);
+/// it ends while the set is empty (and resumes if tasks are spawned again).
+#[cfg(feature = "futures-core")]
+impl<T: 'static> futures_core::Stream for JoinSet<T> {
+    type Item = Result<T, JoinError>;
+
+    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_join_next(cx)
+    }
+}
+
 /// Run by a set's task when it ends: puts its slot in line and wakes `join_next`.
 fn report_end(ended: &Weak<RefCell<Ended>>, slot: usize) {
     let Some(ended) = ended.upgrade() else {

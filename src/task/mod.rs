@@ -172,7 +172,9 @@ where
 /// ```
 #[track_caller]
 #[doc(alias = "spawn_local")]
+#[doc(alias = "LocalSet")]
 #[doc(alias = "create_task")]
+#[doc(alias = "ensure_future")]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,

@@ -31,6 +31,7 @@ const RUNNING: u8 = 1 << 1;
 const WOKEN: u8 = 1 << 2;
 const COMPLETE: u8 = 1 << 3;
 const JOIN_HANDLE: u8 = 1 << 4;
+const JOINED: u8 = 1 << 5;
 
 /// What a wake must do, as [`Flags::wake`] decided it.
 #[derive(Debug, PartialEq, Eq)]
@@ -110,6 +111,17 @@ impl Flags {
 
     pub(crate) fn is_complete(&self) -> bool {
         self.has(COMPLETE)
+    }
+
+    /// The `JoinHandle` returned the output: it is done (a fused future).
+    pub(crate) fn mark_joined(&self) {
+        self.set(JOINED, 0);
+    }
+
+    /// Whether the `JoinHandle` returned the output.
+    #[cfg_attr(not(feature = "futures-core"), allow(dead_code))] // FusedFuture asks
+    pub(crate) fn is_joined(&self) -> bool {
+        self.has(JOINED)
     }
 
     /// Whether the task is being polled right now.

@@ -63,6 +63,7 @@ pub fn now() -> Instant {
 ///     assert!(start.elapsed() >= Duration::from_millis(20));
 /// });
 /// ```
+#[doc(alias = "delay_for")]
 pub fn sleep(duration: Duration) -> Sleep {
     match runtime::current_now() {
         Some(now) => Sleep::new(Deadline::At(now.checked_add(duration))),
@@ -172,6 +173,14 @@ impl Future for Sleep {
     }
 }
 
+/// Done once its timer fired (until `reset`).
+#[cfg(feature = "futures-core")]
+impl futures_core::FusedFuture for Sleep {
+    fn is_terminated(&self) -> bool {
+        self.fired
+    }
+}
+
 impl Sleep {
     /// Polls the timer: registers it on the first poll, `Ready` once it fired.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
@@ -250,6 +259,7 @@ impl fmt::Debug for Sleep {
 ///     assert!(result.is_err());
 /// });
 /// ```
+#[doc(alias = "wait_for")]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future: Box::pin(future),
@@ -377,5 +387,22 @@ impl Interval {
     /// The time between ticks.
     pub fn period(&self) -> Duration {
         self.period
+    }
+}
+
+/// The ticks as a stream that never ends (feature `futures-core`).
+#[cfg(feature = "futures-core")]
+impl futures_core::Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.get_mut().poll_tick(cx).map(Some)
+    }
+}
+
+#[cfg(feature = "futures-core")]
+impl futures_core::stream::FusedStream for Interval {
+    fn is_terminated(&self) -> bool {
+        false // it ticks for ever
     }
 }

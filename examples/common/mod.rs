@@ -1,0 +1,30 @@
+//! What every example shares: one line of setup, kept out of the lessons' way.
+
+/// Makes a closed stdout end the program quietly. Rust ignores `SIGPIPE`, so when
+/// the reader of a pipe goes away (`cargo run --example primes | head -1`), the
+/// next `println!` panics with "failed printing to stdout: Broken pipe"; a
+/// command-line tool should just stop, as `cat` does.
+pub fn quit_quietly_when_stdout_closes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |panic| {
+        let message = panic
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(panic);
+    }));
+}
+
+/// The lesson an example teaches — the `//!` lines its source opens with — for
+/// its `--help`, so the text lives in one place: `lesson(include_str!("spinner.rs"))`.
+pub fn lesson(source: &str) -> String {
+    let lines = source.lines().map_while(|line| line.strip_prefix("//!"));
+    let lines: Vec<&str> = lines
+        .map(|line| line.strip_prefix(' ').unwrap_or(line))
+        .collect();
+    lines.join("\n")
+}
