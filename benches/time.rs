@@ -133,6 +133,145 @@ fn timer_lateness() {
     }
 }
 
+/// CPU time this thread has used (`CLOCK_THREAD_CPUTIME_ID`, nanosecond-exact
+/// where getrusage counts scheduler ticks): the runtimes here all run their timers
+/// on the calling thread.
+fn thread_cpu() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid pointer to one timespec, which clock_gettime fills in.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) },
+        0
+    );
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// `n` deadlines spread at random over `n` µs from now (a fixed sequence).
+fn dense_deadlines(n: u64) -> Vec<Duration> {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..n).map(|_| Duration::from_micros(next() % n)).collect()
+}
+
+/// Runs `work` once; (wall, CPU) per timer, in ns.
+fn per_timer(timers: u64, work: &mut dyn FnMut()) -> (f64, f64) {
+    let (start, cpu) = (Instant::now(), thread_cpu());
+    work();
+    let per = |d: Duration| d.as_nanos() as f64 / timers as f64;
+    (per(start.elapsed()), per(thread_cpu() - cpu))
+}
+
+/// The median of `values`.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Dense timers: n tasks sleeping until deadlines spread at random over n µs —
+/// CPU time per timer beside wall time, evloop and each peer with timers. The
+/// runtimes take turns, round after round, so each round's ratio to evloop is
+/// measured under the same load; the medians of 9 rounds are printed, with the
+/// range of evloop's CPU ratio to tokio's, and how late evloop's timers woke.
+fn dense_timers() {
+    const ROUNDS: usize = 9;
+    for n in [1_000u64, 10_000] {
+        let deadlines = dense_deadlines(n);
+        let late = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let ev = common::evloop();
+        let mut evloop = || {
+            ev.block_on(async {
+                let start = Instant::now();
+                let handles: Vec<_> = deadlines
+                    .iter()
+                    .map(|&d| {
+                        let late = late.clone();
+                        evloop::spawn(async move {
+                            evloop::time::sleep_until(start + d).await;
+                            late.borrow_mut().push(Instant::now() - (start + d));
+                        })
+                    })
+                    .collect();
+                for handle in handles {
+                    handle.await.unwrap();
+                }
+            })
+        };
+        let tk = common::tokio();
+        let mut tokio = || {
+            tk.block_on(async {
+                let handles: Vec<_> = deadlines
+                    .iter()
+                    .map(|&d| tokio::spawn(tokio::time::sleep(d)))
+                    .collect();
+                for handle in handles {
+                    handle.await.unwrap();
+                }
+            })
+        };
+        let ex = common::smol();
+        let mut smol = || {
+            common::smol_block_on(&ex, async {
+                let handles: Vec<_> = deadlines
+                    .iter()
+                    .map(|&d| ex.spawn(async move { async_io::Timer::after(d).await }))
+                    .collect();
+                for handle in handles {
+                    handle.await;
+                }
+            })
+        };
+        let mut mo = common::monoio_with_timers();
+        let mut monoio = || {
+            mo.block_on(async {
+                let handles: Vec<_> = deadlines
+                    .iter()
+                    .map(|&d| monoio::spawn(monoio::time::sleep(d)))
+                    .collect();
+                for handle in handles {
+                    handle.await;
+                }
+            })
+        };
+        let mut peers: [(&str, &mut dyn FnMut()); 4] = [
+            ("evloop", &mut evloop),
+            ("tokio", &mut tokio),
+            ("smol", &mut smol),
+            ("monoio", &mut monoio),
+        ];
+        let rounds: Vec<Vec<(f64, f64)>> = (0..ROUNDS)
+            .map(|_| {
+                peers
+                    .iter_mut()
+                    .map(|(_, work)| per_timer(n, *work))
+                    .collect()
+            })
+            .collect();
+        for (i, (name, _)) in peers.iter().enumerate() {
+            let cpu = median(rounds.iter().map(|r| r[i].1).collect());
+            let wall = median(rounds.iter().map(|r| r[i].0).collect());
+            println!("dense_timers/{n}/{name}: {cpu:.0} ns CPU, {wall:.0} ns wall per timer (median of {ROUNDS})");
+        }
+        let mut ratios: Vec<f64> = rounds.iter().map(|r| r[0].1 / r[1].1).collect();
+        ratios.sort_by(f64::total_cmp);
+        drop(peers);
+        let (p50, p99) = median_and_p99(late.take());
+        println!(
+            "dense_timers/{n}: evloop ÷ tokio CPU median {:.2} (rounds {:.2}–{:.2}); evloop lateness median {p50:.0} µs, p99 {p99:.0} µs",
+            median(ratios.clone()),
+            ratios[0],
+            ratios[ROUNDS - 1]
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     config = common::config();
@@ -141,6 +280,7 @@ criterion_group! {
 
 fn main() {
     timer_lateness();
+    dense_timers();
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -51,12 +51,15 @@ impl Alarm {
     /// the alarm rings; to the millisecond where there is none.
     pub(crate) fn arm(&self, deadline: Option<Instant>) -> Option<Duration> {
         let deadline = deadline?;
-        let left = deadline.saturating_duration_since(Instant::now());
+        let now = Instant::now();
+        let left = deadline.saturating_duration_since(now);
         if left.is_zero() {
             return Some(Duration::ZERO);
         }
-        if self.armed.get() == Some(deadline) {
-            return Some(left + BACKSTOP);
+        // Armed already for this deadline or an earlier one still ahead: keep it. An
+        // alarm that rings early costs a wake; a re-arm costs a syscall every time.
+        if let Some(armed) = self.armed.get().filter(|&at| at <= deadline && at > now) {
+            return Some(armed - now + BACKSTOP);
         }
         match self.set(left) {
             Ok(()) => {

@@ -222,7 +222,10 @@ impl Runtime {
         let timeout = match wait {
             Wait::Skip => return,
             Wait::Poll | Wait::JumpTo(_) => Some(Duration::ZERO),
-            Wait::Sleep { deadline, limit } => shorter(self.alarm.arm(deadline), limit),
+            Wait::Sleep { deadline, limit } => {
+                let ring_at = deadline.map(|first| self.resources.timers.ring_at(first));
+                shorter(self.alarm.arm(ring_at), limit)
+            }
         };
         if timeout.is_none() {
             self.report_if_stuck(); // a wait for ever: is anything left to end it?

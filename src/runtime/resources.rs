@@ -85,9 +85,13 @@ fn current() -> Option<Rc<Resources>> {
     context::current(|driving| &driving.resources)
 }
 
-/// The time on the current runtime's clock, if this thread drives one.
+/// The time on the current runtime's clock, if this thread drives one. (No
+/// reference is taken: every `sleep` asks.)
 pub(crate) fn current_now() -> Option<Instant> {
-    current().map(|r| r.timers.clock().now())
+    context::with_current(
+        |driving| &driving.resources,
+        |r: &Resources| r.timers.clock().now(),
+    )
 }
 
 /// The current runtime's timers, if this thread drives one.

@@ -12,10 +12,24 @@
 //! creating and dropping one costs no more than reading the clock. Deadlines past
 //! what `Instant` can hold (`Duration::MAX`, say) mean "never".
 //!
-//! How precise: on Linux the loop sleeps on a `timerfd` armed for the earliest
-//! deadline, so an idle loop wakes within tens of microseconds of it (the
-//! `timer_lateness` benchmark measures it); `epoll_wait` alone counts whole
-//! milliseconds. Elsewhere, timers fire within about a millisecond.
+//! How precise, and what it costs. On Linux the loop sleeps on a `timerfd`, so a
+//! timer wakes within tens of microseconds of its deadline (`epoll_wait` alone
+//! counts whole milliseconds; tokio rounds to its 1 ms wheel). Arming the `timerfd`
+//! is a system call, and with thousands of timers a few microseconds apart one per
+//! timer would keep the loop busy re-arming. So the rule is:
+//!
+//! - the alarm rings at the *latest* deadline within 60 µs of the earliest, and one
+//!   wake fires every timer due by then: a timer alone is not delayed at all, a
+//!   crowd of them shares a wake, each at most 60 µs late — inside the promise
+//!   that a timer fires within 0.1 ms;
+//! - an alarm armed for a deadline no later than the one needed is kept, not
+//!   re-armed (an early ring costs a wake; a re-arm costs a system call every time);
+//! - an alarm whose deadline passed before its event arrived is disarmed, so it
+//!   cannot wake an embedding host for nothing.
+//!
+//! Measured (`benches/time.rs`, 2-core VM): a lone 1 ms sleep wakes a median
+//! 30–35 µs late; 10,000 timers over 10 ms cost about what they cost on tokio in
+//! CPU time. Elsewhere than Linux, timers fire within about a millisecond.
 
 use std::fmt;
 use std::future::{poll_fn, Future};
