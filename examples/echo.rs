@@ -22,8 +22,13 @@ const MESSAGE: &[u8] = b"hello, event loop\n";
 
 /// What to run, from the command line.
 enum Role {
-    /// Serve at an address until killed.
-    Server(String),
+    /// Serve at an address until killed, on this many loops (threads).
+    Server {
+        /// Where to listen.
+        addr: String,
+        /// How many loops, each on its own thread with its own listener.
+        threads: usize,
+    },
     /// Connect to an address and measure.
     Client {
         /// The server's address.
@@ -47,9 +52,16 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Role::Server { addr, threads } = &role {
+        if *threads > 1 {
+            return serve_per_core(addr.clone(), *threads);
+        }
+    }
     let result = evloop::run(async move {
         match role {
-            Role::Server(addr) => serve(&addr, |local| println!("serving on {local}")).await,
+            Role::Server { addr, .. } => {
+                serve(&addr, false, |local| println!("serving on {local}")).await
+            }
             Role::Client {
                 addr,
                 connections,
@@ -68,7 +80,7 @@ fn main() {
 async fn demo() -> Result<(), String> {
     let (addr_tx, addr_rx) = evloop::sync::oneshot::channel();
     let server = evloop::spawn(async move {
-        let _ = serve("127.0.0.1:0", move |local| {
+        let _ = serve("127.0.0.1:0", false, move |local| {
             let _ = addr_tx.send(local);
         })
         .await;
@@ -82,9 +94,41 @@ async fn demo() -> Result<(), String> {
     measured
 }
 
-/// Accepts connections forever, one task each. `ready` hears the bound address.
-async fn serve(addr: &str, ready: impl FnOnce(std::net::SocketAddr)) -> Result<(), String> {
-    let listener = TcpListener::bind(addr).await.map_err(|e| e.to_string())?;
+/// `echo server --threads N`: one loop per thread, each with its own listener on
+/// the same address (`SO_REUSEPORT`): the kernel spreads the connections over
+/// them, and no loop shares anything with another.
+fn serve_per_core(addr: String, threads: usize) {
+    let addr = std::sync::Arc::new(addr);
+    let loops = evloop::run_per_core(threads, move |index| {
+        let addr = addr.clone();
+        async move {
+            let ready = |local| println!("loop {index} serving on {local}");
+            if let Err(message) = serve(&addr, true, ready).await {
+                eprintln!("echo: loop {index}: {message}");
+            }
+        }
+    });
+    match loops {
+        Ok(loops) => loops.join(), // until killed, or every loop failed to bind
+        Err(e) => {
+            eprintln!("echo: could not start {threads} loops: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Accepts connections forever, one task each. `ready` hears the bound address;
+/// `reuse_port` lets other loops listen on the same address.
+async fn serve(
+    addr: &str,
+    reuse_port: bool,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), String> {
+    let listener = TcpListener::builder(addr)
+        .reuse_port(reuse_port)
+        .bind()
+        .await
+        .map_err(|e| e.to_string())?;
     ready(listener.local_addr().map_err(|e| e.to_string())?);
     loop {
         match listener.accept().await {
@@ -177,6 +221,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Role>, St
     let mut addr = String::from("127.0.0.1:7878");
     let mut connections = 32;
     let mut seconds = 3.0;
+    let mut threads = 1;
     let mut options = args;
     while let Some(option) = options.next() {
         let mut value = || options.next().ok_or(format!("{option} needs a value"));
@@ -196,13 +241,21 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Role>, St
                     .filter(|&s: &f64| s > 0.0 && s.is_finite())
                     .ok_or("--seconds needs a positive number")?
             }
+            "--threads" => {
+                threads = value()?
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or("--threads needs a whole number of 1 or more")?
+            }
             "-h" | "--help" => return Ok(None), // `echo server --help` too
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     match command.as_str() {
         "-h" | "--help" => Ok(None),
-        "server" => Ok(Some(Role::Server(addr))),
+        "server" => Ok(Some(Role::Server { addr, threads })),
+        _ if threads > 1 => Err("--threads is for `echo server`".into()),
         "client" => Ok(Some(Role::Client {
             addr,
             connections,
@@ -215,7 +268,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Role>, St
 /// The `--help` text.
 fn usage() -> &'static str {
     "usage: echo                      server and 32 clients in one process, for 3 s
-       echo server [--addr A]     serve at A (default 127.0.0.1:7878)
+       echo server [--addr A] [--threads N]
+                                  serve at A (default 127.0.0.1:7878) on N loops,
+                                  one per thread, sharing the port (SO_REUSEPORT)
        echo client [--addr A] [--connections C] [--seconds S]
 
 Prints `requests/s: N`: round trips of one line per second, over all clients."

@@ -92,7 +92,7 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
-pub use runtime::{spawn_blocking, Builder, Handle, RemoteHandle, Runtime};
+pub use runtime::{run_per_core, spawn_blocking, Builder, Handle, Loops, RemoteHandle, Runtime};
 pub use task::{spawn, yield_now, JoinError, JoinHandle, JoinSet};
 
 use std::future::Future;

@@ -56,11 +56,13 @@ mod builder;
 mod embed;
 mod handle;
 mod observe;
+mod per_core;
 mod resources;
 mod spawn_blocking;
 
 pub use builder::Builder;
 pub use handle::{Handle, RemoteHandle};
+pub use per_core::{run_per_core, Loops};
 pub(crate) use resources::{current_now, current_pool, current_reactor, current_timers};
 pub use spawn_blocking::spawn_blocking;
 

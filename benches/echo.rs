@@ -1,0 +1,256 @@
+//! The echo server at scale: requests per second with 32 and 256 connections, on
+//! evloop (one loop, and one loop per core), tokio (current-thread and
+//! multi-thread) and monoio, all against the same client — one evloop loop on a
+//! thread of its own. Not a criterion bench: each server runs for a few seconds per
+//! round, the servers take turns, and the medians of the rounds are printed.
+//!
+//! `cargo bench --manifest-path benches/Cargo.toml --bench echo`
+//!
+//! On a 2-core machine the client competes with the server for the cores: two
+//! server loops leave the client less than a core. Read the per-core rows as "what
+//! a second core buys when the load comes from elsewhere", which this machine can
+//! only approximate.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+mod common;
+
+/// Bytes per request (the echo example's line).
+const MESSAGE: &[u8] = b"hello, event loop\n";
+/// How long each measurement runs.
+const SECONDS: f64 = 2.0;
+/// Rounds per server and connection count.
+const ROUNDS: usize = 3;
+
+/// Echoes whatever arrives on an evloop stream, into a 4 KiB buffer.
+async fn evloop_echo(mut stream: evloop::net::TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = stream.read(&mut buf).await {
+        if stream.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// evloop's accept loop on `listener`.
+async fn evloop_accept(listener: evloop::net::TcpListener) {
+    while let Ok((stream, _)) = listener.accept().await {
+        evloop::spawn(evloop_echo(stream));
+    }
+}
+
+/// Starts an evloop server on `loops` loops (SO_REUSEPORT); returns its address
+/// and what stops it.
+fn evloop_server(loops: usize) -> (SocketAddr, Box<dyn FnOnce()>) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let running = evloop::run_per_core(loops, move |_| {
+        let ready = ready_tx.clone();
+        async move {
+            let listener = evloop::net::TcpListener::builder(("127.0.0.1", port))
+                .reuse_port(true)
+                .bind()
+                .await
+                .unwrap();
+            ready.send(()).unwrap();
+            evloop_accept(listener).await;
+        }
+    })
+    .unwrap();
+    for _ in 0..loops {
+        ready_rx.recv().unwrap();
+    }
+    (
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        Box::new(move || running.stop()),
+    )
+}
+
+/// Starts a tokio server (current-thread, or multi-thread with `workers`).
+fn tokio_server(workers: Option<usize>) -> (SocketAddr, Box<dyn FnOnce()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let runtime = match workers {
+        None => common::tokio(),
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build()
+            .unwrap(),
+    };
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            let serve = async move {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    tokio::spawn(async move {
+                        let _ = stream.set_nodelay(true);
+                        let mut buf = [0u8; 4096];
+                        while let Ok(n @ 1..) = stream.read(&mut buf).await {
+                            if stream.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            };
+            futures_util::future::select(Box::pin(serve), stop_rx).await;
+        });
+        runtime.shutdown_background();
+    });
+    (
+        addr_rx.recv().unwrap(),
+        Box::new(move || drop(stop_tx.send(()))),
+    )
+}
+
+/// Starts a monoio server (epoll driver).
+fn monoio_server() -> (SocketAddr, Box<dyn FnOnce()>) {
+    use monoio::buf::IoBuf;
+    use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let (stop_tx, stop_rx) = futures_channel::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let mut runtime = common::monoio();
+        runtime.block_on(async move {
+            let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            let serve = async move {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    monoio::spawn(async move {
+                        let _ = stream.set_nodelay(true);
+                        let mut buf = Vec::with_capacity(4096);
+                        loop {
+                            let (read, back) = stream.read(buf).await;
+                            let n = match read {
+                                Ok(n @ 1..) => n,
+                                _ => break,
+                            };
+                            let (written, back) = stream.write_all(back.slice(0..n)).await;
+                            if written.is_err() {
+                                break;
+                            }
+                            buf = back.into_inner();
+                            buf.clear();
+                        }
+                    });
+                }
+            };
+            futures_util::future::select(Box::pin(serve), stop_rx).await;
+        });
+    });
+    (
+        addr_rx.recv().unwrap(),
+        Box::new(move || drop(stop_tx.send(()))),
+    )
+}
+
+/// A CPU clock's reading (`CLOCK_PROCESS_CPUTIME_ID`, `CLOCK_THREAD_CPUTIME_ID`).
+fn cpu(clock: libc::clockid_t) -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid pointer to one timespec, which clock_gettime fills in.
+    assert_eq!(unsafe { libc::clock_gettime(clock, &mut now) }, 0);
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// The client: `connections` connections on one evloop loop, each sending a line
+/// and reading it back for `SECONDS`. Returns requests per second, and the
+/// server's CPU time per request in µs: the process's CPU time over the run less
+/// the client thread's own.
+fn measure(addr: SocketAddr, connections: usize) -> (f64, f64) {
+    let process_before = cpu(libc::CLOCK_PROCESS_CPUTIME_ID);
+    let (rate, requests, client_cpu) = std::thread::spawn(move || {
+        let client_before = cpu(libc::CLOCK_THREAD_CPUTIME_ID);
+        let (rate, requests) = evloop::run(async move {
+            let requests = Rc::new(std::cell::Cell::new(0u64));
+            let deadline = Instant::now() + Duration::from_secs_f64(SECONDS);
+            let mut clients = evloop::JoinSet::new();
+            for _ in 0..connections {
+                let requests = requests.clone();
+                clients.spawn(async move {
+                    let mut stream = evloop::net::TcpStream::connect(addr).await.unwrap();
+                    stream.set_nodelay(true).unwrap();
+                    let mut echo = [0u8; MESSAGE.len()];
+                    while Instant::now() < deadline {
+                        stream.write_all(MESSAGE).await.unwrap();
+                        stream.read_exact(&mut echo).await.unwrap();
+                        requests.set(requests.get() + 1);
+                    }
+                });
+            }
+            let start = Instant::now();
+            for done in clients.join_all().await {
+                done.unwrap();
+            }
+            let requests = requests.get();
+            (requests as f64 / start.elapsed().as_secs_f64(), requests)
+        });
+        (
+            rate,
+            requests,
+            cpu(libc::CLOCK_THREAD_CPUTIME_ID) - client_before,
+        )
+    })
+    .join()
+    .unwrap();
+    let server_cpu = cpu(libc::CLOCK_PROCESS_CPUTIME_ID) - process_before - client_cpu;
+    (rate, server_cpu.as_secs_f64() * 1e6 / requests as f64)
+}
+
+/// The median of `values`, and their range.
+fn summary(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    (
+        values[values.len() / 2],
+        values[0],
+        values[values.len() - 1],
+    )
+}
+
+fn main() {
+    if std::env::args().any(|arg| arg == "--list") {
+        return; // `cargo bench --no-run` style listing: nothing to list
+    }
+    type Start = fn() -> (SocketAddr, Box<dyn FnOnce()>);
+    let servers: [(&str, Start); 5] = [
+        ("evloop, 1 loop", || evloop_server(1)),
+        ("evloop, 2 loops (run_per_core)", || evloop_server(2)),
+        ("tokio current-thread", || tokio_server(None)),
+        ("tokio multi-thread, 2 workers", || tokio_server(Some(2))),
+        ("monoio (epoll)", monoio_server),
+    ];
+    for connections in [32, 256] {
+        let mut rates: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+        let mut costs: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+        for _ in 0..ROUNDS {
+            for (i, (_, start)) in servers.iter().enumerate() {
+                let (addr, stop) = start();
+                let (rate, cost) = measure(addr, connections);
+                rates[i].push(rate);
+                costs[i].push(cost);
+                stop();
+            }
+        }
+        for (i, (name, _)) in servers.iter().enumerate() {
+            let (median, low, high) = summary(rates[i].clone());
+            let (cost, cost_low, cost_high) = summary(costs[i].clone());
+            println!(
+                "echo/{connections} connections/{name}: {median:.0} requests/s (rounds {low:.0}–{high:.0}); \
+                 server CPU {cost:.2} µs/request ({cost_low:.2}–{cost_high:.2})"
+            );
+        }
+    }
+}
