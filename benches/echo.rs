@@ -110,7 +110,9 @@ fn tokio_server(workers: Option<usize>) -> (SocketAddr, Box<dyn FnOnce()>) {
     });
     (
         addr_rx.recv().unwrap(),
-        Box::new(move || drop(stop_tx.send(()))),
+        Box::new(move || {
+            let _ = stop_tx.send(()); // the server may be gone already
+        }),
     )
 }
 
@@ -151,7 +153,9 @@ fn monoio_server() -> (SocketAddr, Box<dyn FnOnce()>) {
     });
     (
         addr_rx.recv().unwrap(),
-        Box::new(move || drop(stop_tx.send(()))),
+        Box::new(move || {
+            let _ = stop_tx.send(()); // the server may be gone already
+        }),
     )
 }
 
