@@ -23,42 +23,53 @@
 //!
 //! ## A guided tour
 //!
-//! Read it bottom-up: each layer uses only the layers below it, so you never meet
-//! a name before its definition.
+//! The code is built in **floors**: a module uses only modules on lower floors, so
+//! every name you meet while reading one was defined below it (and where a lower
+//! floor must reach something higher — a task reaching its executor — it does so
+//! through a trait or a type-erased value, never an import). Floor 0 is the OS and
+//! what this thread is doing; floor 1 the parts of the loop (tasks, timers,
+//! reactor, sync, blocking pool); floor 2 the runtime that owns them; floor 3 what
+//! users call (sockets, `io::Async`, time, signals, the trace's drawing). The tour
+//! goes top-down, in the order a reader wants the story:
 //!
-//! 1. **[`runtime`](Runtime)** (`src/runtime/mod.rs`) — start here for the big
-//!    picture. Its module doc draws one turn of the loop, and `Runtime::turn` is
-//!    those four steps, one line each:
-//!    1. *timers* — `src/time/timers.rs`, `Timers::fire_due`;
-//!    2. *remote wakes* — `src/task/waker.rs` (the `Injector`) and
-//!       `Executor::take_injected` in `src/task/executor.rs`;
-//!    3. *run tasks* — `Executor::run_ready`, in `src/task/executor.rs`;
-//!    4. *reactor* — `Drivers::wait_for_io` (`src/runtime/drivers.rs`) decides how
-//!       long to wait, `Reactor::wait` (`src/reactor.rs`) waits and wakes.
-//! 2. **Tasks** (`src/task/`) — how [`spawn`] stores a future in a slab, how a
-//!    `Waker` puts it back on the run queue (from this thread without a lock, from
-//!    another through the injection queue), and how a [`JoinHandle`] gets the
-//!    output or a [`JoinError`]. [`JoinSet`] (`join_set.rs`) awaits a group of
-//!    tasks; [`RemoteHandle`] (`remote.rs`) a task spawned from another thread
-//!    through a [`Handle`].
-//! 3. **The reactor** (`src/reactor.rs`) — one `mio::Poll`, edge-triggered; a
-//!    socket operation that would block parks its task until the socket is ready.
+//! 1. **The loop** — the [`runtime`] module page (`src/runtime/mod.rs`) draws one
+//!    turn, and [`Runtime::turn`] is those four steps, one line each: fire due
+//!    timers (`src/time/timers.rs`), take in what other threads sent
+//!    (`src/task/injector.rs`), run ready tasks (`src/task/executor.rs`), wait for
+//!    I/O (`src/reactor.rs`), the wait decided by one pure function, `decide_wait`.
+//! 2. **A task, from `Pending` to its next poll** — three files, in this order:
+//!    `src/reactor.rs` (step 4 hears that a socket is ready and wakes the wakers
+//!    waiting on it), `src/task/cell.rs` (a waker is a pointer to the task's one
+//!    allocation; waking it hands the task to its executor) and
+//!    `src/task/executor.rs` (the task goes on the run queue — from another thread
+//!    through the injector — and step 3 polls it). `src/task/state.rs` holds the
+//!    flags that make "queued at most once" true whatever the race.
+//! 3. **Spawning and joining** — [`spawn`], [`JoinHandle`], [`JoinSet`]
+//!    (`src/task/`), and from other threads [`Handle`] and [`RemoteHandle`]
+//!    (`src/runtime/handle.rs`): a remote task is an ordinary task whose output is
+//!    forwarded through a oneshot.
 //! 4. **Time** (`src/time/`) — the clock (real or virtual), the timers (a
-//!    `BTreeMap` by deadline) and the [`time::sleep`], [`time::timeout`] and
-//!    [`time::interval`] built on them; `src/runtime/alarm.rs` arms a `timerfd` so
-//!    timers fire within microseconds, not `epoll_wait`'s milliseconds.
-//! 5. **The blocking pool** (`src/blocking.rs`) — the threads behind
-//!    [`spawn_blocking`], asyncio's `run_in_executor`: started lazily, capped, and
-//!    retired when idle; results come back through a oneshot.
-//! 6. **Networking** (`src/net/`) — [`net::TcpListener`], [`net::TcpStream`] and
-//!    [`net::UdpSocket`]; host names are resolved on the blocking pool.
-//! 7. **Sync** (`src/sync/`) — between tasks and threads: [`sync::mpsc`] channels,
-//!    [`sync::oneshot`], [`sync::Event`], [`sync::Semaphore`], [`sync::Mutex`].
-//!    None of them knows the runtime, so they work under any executor.
-//! 8. **Signals** (`src/signal.rs`) — [`signal::ctrl_c`], through a self-pipe and
-//!    one `evloop-signal` thread.
-//! 9. **The OS** (`src/sys.rs`) — the only `unsafe` in the crate: a few thin
-//!    `libc` wrappers (a `timerfd`, `sigaction`, a pipe), each tested.
+//!    `BTreeMap` by deadline) and [`time::sleep`], [`time::timeout`],
+//!    [`time::interval`]; `src/runtime/alarm.rs` arms a `timerfd` so timers fire
+//!    within microseconds, not `epoll_wait`'s milliseconds.
+//! 5. **The blocking pool** (`src/blocking.rs`, `src/runtime/spawn_blocking.rs`) —
+//!    the threads behind [`spawn_blocking`], asyncio's `run_in_executor`.
+//! 6. **I/O** — [`net`] (TCP, UDP, Unix sockets) and [`io::Async`] for any other
+//!    descriptor, all on the reactor; a socket operation that would block waits for
+//!    readiness.
+//! 7. **Sync** (`src/sync/`) — [`sync::mpsc`], [`sync::oneshot`], [`sync::Event`],
+//!    [`sync::Semaphore`], [`sync::Mutex`]: fair wait lists, thread-safe, usable
+//!    under any executor.
+//! 8. **Seeing the loop** ([`trace`]) — a timeline of every poll and wake, a live
+//!    slow-poll alarm, a stuck-program report.
+//! 9. **Embedding and scaling** — [`Runtime::run_until_stalled`],
+//!    [`Runtime::next_wakeup`] and the runtime's descriptor
+//!    (`src/runtime/embed.rs`); [`run_per_core`] for one loop per core.
+//! 10. **The floor below** — `src/context.rs` (what this thread drives, the
+//!     cooperative budget), `src/sys.rs` and `src/task/cell.rs`, the only `unsafe`
+//!     code, each block with a `// SAFETY:` comment.
+//!
+//! [`coming_from`] maps tokio's and asyncio's names to evloop's.
 //!
 //! ## Panics in tasks
 //!

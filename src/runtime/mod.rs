@@ -225,6 +225,7 @@ impl Runtime {
             Wait::Skip => return,
             Wait::Poll | Wait::JumpTo(_) => Some(Duration::ZERO),
             Wait::Sleep { deadline, limit } => {
+                self.executor.give_back_room(); // idle now: a burst is over
                 let ring_at = deadline.map(|first| self.resources.timers.ring_at(first));
                 shorter(self.alarm.arm(ring_at), limit)
             }

@@ -283,7 +283,6 @@ impl Executor {
         for spawn in injected.spawns.drain(..) {
             spawn(self);
         }
-        injected.give_back_room();
         *self.injected.borrow_mut() = injected;
     }
 
@@ -297,7 +296,6 @@ impl Executor {
         let mut polled = 0;
         while polled < max_polls {
             let Some(task) = self.queue.borrow_mut().pop_front() else {
-                give_back_room(&mut self.queue.borrow_mut());
                 break;
             };
             if task.meta.turn.replace(turn) == turn {
@@ -431,9 +429,6 @@ impl Executor {
     fn end(&self, task: &Task) {
         let mut tasks = self.tasks.borrow_mut();
         let own = tasks.try_remove(task.meta.slot.get() as usize);
-        if tasks.is_empty() && tasks.capacity() > ROOM_KEPT {
-            *tasks = Slab::with_capacity(ROOM_KEPT / 10); // a burst is over
-        }
         drop(tasks);
         drop(own); // after the borrow ends; `task` keeps the cell alive
         if self.observers.is_some() {
@@ -441,6 +436,22 @@ impl Executor {
         }
         self.forget_name(task);
         complete(task);
+    }
+
+    /// Gives back the memory a burst grew (the task list, the run queue, the
+    /// injector's scratch space) once they are empty again, down to a tenth of
+    /// [`ROOM_KEPT`]. The runtime calls it when the loop is about to sleep: not in
+    /// the middle of a busy stretch, where the room would only be grown again.
+    pub(crate) fn give_back_room(&self) {
+        let mut tasks = self.tasks.borrow_mut();
+        if tasks.is_empty() && tasks.capacity() > ROOM_KEPT {
+            *tasks = Slab::with_capacity(ROOM_KEPT / 10);
+        }
+        let mut queue = self.queue.borrow_mut();
+        if queue.is_empty() && queue.capacity() > ROOM_KEPT {
+            queue.shrink_to(ROOM_KEPT / 10);
+        }
+        self.injected.borrow_mut().give_back_room();
     }
 
     /// Each task that has not ended, as `Runtime::tasks` shows it.
@@ -607,12 +618,7 @@ pub(crate) fn drop_quietly<T>(value: T) {
 /// they are empty again (down to a tenth of it), instead of holding their peak.
 pub(crate) const ROOM_KEPT: usize = 4096;
 
-/// Shrinks an empty queue that a burst grew, keeping room for the usual load.
-fn give_back_room<T>(queue: &mut VecDeque<T>) {
-    if queue.is_empty() && queue.capacity() > ROOM_KEPT {
-        queue.shrink_to(ROOM_KEPT / 10);
-    }
-}
+
 
 #[cfg(test)]
 mod tests {

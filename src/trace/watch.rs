@@ -68,10 +68,19 @@ struct Current {
     reported: bool,
 }
 
+/// The poll in progress, and whether to stop watching.
+#[derive(Default)]
+struct Watched {
+    /// The poll in progress, if any.
+    current: Option<Current>,
+    /// The runtime is gone: the watchdog ends.
+    gone: bool,
+}
+
 /// What the executor and the watchdog share.
 pub(crate) struct Watch {
-    /// The poll in progress, if any, and whether the runtime is gone.
-    current: Mutex<(Option<Current>, bool)>,
+    /// What the watchdog looks at.
+    state: Mutex<Watched>,
     /// Wakes the watchdog when the runtime goes.
     gone: Condvar,
     /// How long a poll may hold the loop before it is reported.
@@ -84,7 +93,7 @@ impl Watch {
     /// Starts the watchdog thread; the returned `Watch` is what the executor tells.
     pub(crate) fn start(threshold: Duration, sink: Sink) -> std::io::Result<Arc<Watch>> {
         let watch = Arc::new(Watch {
-            current: Mutex::new((None, false)),
+            state: Mutex::new(Watched::default()),
             gone: Condvar::new(),
             threshold,
             sink,
@@ -110,7 +119,7 @@ impl Watch {
             elapsed: Duration::ZERO,
             returned: false,
         };
-        lock(&self.current).0 = Some(Current {
+        lock(&self.state).current = Some(Current {
             poll,
             started: Instant::now(),
             reported: false,
@@ -119,7 +128,7 @@ impl Watch {
 
     /// The poll returned: if it was reported, report its total.
     pub(crate) fn finished(&self) {
-        let finished = lock(&self.current).0.take();
+        let finished = lock(&self.state).current.take();
         if let Some(Current {
             mut poll,
             started,
@@ -134,32 +143,32 @@ impl Watch {
 
     /// The runtime is gone: the watchdog thread ends.
     pub(crate) fn stop(&self) {
-        lock(&self.current).1 = true;
+        lock(&self.state).gone = true;
         self.gone.notify_all();
     }
 
     /// The watchdog: reports a poll running longer than the threshold. It looks
     /// again when the poll it saw would pass the threshold, or a threshold later.
     fn run(&self) {
-        let mut current = lock(&self.current);
-        while !current.1 {
+        let mut state = lock(&self.state);
+        while !state.gone {
             let mut look_again = self.threshold;
-            if let Some(poll) = current.0.as_mut().filter(|p| !p.reported) {
+            if let Some(poll) = state.current.as_mut().filter(|p| !p.reported) {
                 let elapsed = poll.started.elapsed();
                 if elapsed >= self.threshold {
                     poll.reported = true;
                     let mut report = poll.poll.clone();
                     report.elapsed = elapsed;
-                    drop(current);
+                    drop(state);
                     (self.sink)(&report);
-                    current = lock(&self.current);
+                    state = lock(&self.state);
                     continue;
                 }
                 look_again = self.threshold - elapsed; // when this poll would be slow
             }
-            current = self
+            state = self
                 .gone
-                .wait_timeout(current, look_again)
+                .wait_timeout(state, look_again)
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
