@@ -23,7 +23,7 @@ const MESSAGE: &[u8] = b"hello, event loop\n";
 /// How long each measurement runs.
 const SECONDS: f64 = 2.0;
 /// Rounds per server and connection count.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// Echoes whatever arrives on an evloop stream, into a 4 KiB buffer.
 async fn evloop_echo(mut stream: evloop::net::TcpStream) {
