@@ -30,14 +30,11 @@ const TICK: Duration = Duration::from_millis(10);
 
 fn main() {
     common::quit_quietly_when_stdout_closes();
-    if let Some(arg) = std::env::args().nth(1) {
-        let lesson = common::lesson(include_str!("blocking_io.rs"));
-        if arg != "-h" && arg != "--help" {
-            eprintln!("blocking_io: unknown argument {arg:?} (it takes none)\n\n{lesson}");
-            std::process::exit(2);
-        }
-        return println!("{lesson}\n\nusage: blocking_io (no options)");
-    }
+    common::no_options(
+        "blocking_io",
+        include_str!("blocking_io.rs"),
+        "blocking_io (no options)",
+    );
     let runtime = evloop::Builder::new()
         .max_blocking_threads(CALLS)
         .build()

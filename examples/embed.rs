@@ -23,14 +23,7 @@ use evloop::time::interval;
 
 fn main() {
     common::quit_quietly_when_stdout_closes();
-    if let Some(arg) = std::env::args().nth(1) {
-        let lesson = common::lesson(include_str!("embed.rs"));
-        if arg != "-h" && arg != "--help" {
-            eprintln!("embed: unknown argument {arg:?} (it reads stdin)\n\n{lesson}");
-            std::process::exit(2);
-        }
-        return println!("{lesson}\n\nusage: embed < lines");
-    }
+    common::no_options("embed", include_str!("embed.rs"), "embed < lines");
     let rt = evloop::Runtime::new().expect("a runtime");
     let (lines_tx, lines_rx) = mpsc::unbounded::<String>();
     let mut lines_tx = Some(lines_tx);

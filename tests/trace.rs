@@ -91,6 +91,9 @@ fn two_named_tasks_are_recorded_in_the_order_they_ran_and_drawn_as_named_rows() 
 fn each_wake_is_recorded_with_its_cause() {
     let rt = traced();
     let (from_thread, thread_rx) = oneshot::channel::<()>();
+    // The pool's job waits for this, so its task is waiting before the result
+    // arrives (a job that ended first would be taken on the task's first poll).
+    let (job_go, job_gate) = mpsc::channel::<()>();
     rt.block_on(async {
         // A timer.
         let timer = task::Builder::new().name("timer").spawn(async {
@@ -118,13 +121,16 @@ fn each_wake_is_recorded_with_its_cause() {
         });
         // The blocking pool (its result wakes the job's task, whose end wakes
         // "pooled"), and an abort.
-        let pooled = task::Builder::new().name("pooled").spawn(async {
-            evloop::spawn_blocking(|| 7).await.unwrap();
+        let pooled = task::Builder::new().name("pooled").spawn(async move {
+            let job = move || job_gate.recv().map(|()| 7);
+            evloop::spawn_blocking(job).await.unwrap().unwrap();
         });
         let doomed = task::Builder::new()
             .name("doomed")
             .spawn(std::future::pending::<()>());
-        yield_now().await; // every task is waiting now
+        yield_now().await; // every task has run once, "pooled" has spawned its job
+        yield_now().await; // and the job's task, queued before us, waits for it
+        job_go.send(()).unwrap();
         let _client = evloop::net::TcpStream::connect(addr).await.unwrap();
         thread::spawn(move || from_thread.send(()).unwrap());
         doomed.abort();
@@ -143,7 +149,7 @@ fn each_wake_is_recorded_with_its_cause() {
         last("acceptor")
     );
     assert_eq!(last("threaded"), Cause::Thread);
-    let job = spawn_line("evloop::spawn_blocking(|| 7)");
+    let job = spawn_line("evloop::spawn_blocking(job)");
     let job = id_of(&timeline, &format!("tests/trace.rs:{job}"));
     assert_eq!(causes(&timeline, job), [Cause::Spawn, Cause::Pool]);
     assert_eq!(last("pooled"), Cause::Task(job));

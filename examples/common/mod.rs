@@ -19,6 +19,22 @@ pub fn quit_quietly_when_stdout_closes() {
     }));
 }
 
+/// For an example that takes no options: `--help` prints its lesson and `usage`
+/// and ends the program; any other argument is an error, said with the lesson.
+#[allow(dead_code)] // the examples that take options parse their own
+pub fn no_options(name: &str, source: &str, usage: &str) {
+    let Some(arg) = std::env::args().nth(1) else {
+        return;
+    };
+    let lesson = lesson(source);
+    if arg != "-h" && arg != "--help" {
+        eprintln!("{name}: unknown argument {arg:?} (it takes none)\n\n{lesson}");
+        std::process::exit(2);
+    }
+    println!("{lesson}\n\nusage: {usage}");
+    std::process::exit(0);
+}
+
 /// The lesson an example teaches — the `//!` lines its source opens with — for
 /// its `--help`, so the text lives in one place: `lesson(include_str!("spinner.rs"))`.
 pub fn lesson(source: &str) -> String {

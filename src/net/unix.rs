@@ -49,9 +49,7 @@ impl UnixListener {
     /// Outside a runtime.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let path = path.as_ref();
-        let listener = std_unix::UnixListener::bind(path).map_err(|e| {
-            io::Error::new(e.kind(), format!("could not bind {}: {e}", path.display()))
-        })?;
+        let listener = std_unix::UnixListener::bind(path).map_err(naming(path, "bind"))?;
         UnixListener::from_std(listener)
     }
 
@@ -111,14 +109,9 @@ impl UnixStream {
     /// If awaited outside a runtime.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let path = path.as_ref();
-        let named = |e: io::Error| {
-            io::Error::new(
-                e.kind(),
-                format!("could not connect to {}: {e}", path.display()),
-            )
-        };
+        let named = naming(path, "connect to");
         // mio's connect never blocks; the connection is complete when it is writable.
-        let socket = mio::net::UnixStream::connect(path).map_err(named)?;
+        let socket = mio::net::UnixStream::connect(path).map_err(&named)?;
         let stream = UnixStream::from_std(OwnedFd::from(socket).into())?;
         stream.inner.writable().await?;
         match stream.inner.get_ref().take_error()? {
@@ -202,9 +195,7 @@ impl UnixDatagram {
     /// Outside a runtime.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
         let path = path.as_ref();
-        let socket = std_unix::UnixDatagram::bind(path).map_err(|e| {
-            io::Error::new(e.kind(), format!("could not bind {}: {e}", path.display()))
-        })?;
+        let socket = std_unix::UnixDatagram::bind(path).map_err(naming(path, "bind"))?;
         UnixDatagram::from_std(socket)
     }
 
@@ -278,6 +269,16 @@ impl UnixDatagram {
     /// Takes the socket off the reactor. It stays non-blocking.
     pub fn into_std(self) -> io::Result<std_unix::UnixDatagram> {
         Ok(self.inner.into_inner())
+    }
+}
+
+/// Makes an OS error say what was tried on which path: "could not bind /tmp/x: …".
+fn naming<'a>(path: &'a Path, what: &'a str) -> impl Fn(io::Error) -> io::Error + 'a {
+    move |e| {
+        io::Error::new(
+            e.kind(),
+            format!("could not {what} {}: {e}", path.display()),
+        )
     }
 }
 

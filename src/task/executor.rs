@@ -618,8 +618,6 @@ pub(crate) fn drop_quietly<T>(value: T) {
 /// they are empty again (down to a tenth of it), instead of holding their peak.
 pub(crate) const ROOM_KEPT: usize = 4096;
 
-
-
 #[cfg(test)]
 mod tests {
     use super::*;
