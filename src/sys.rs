@@ -302,7 +302,7 @@ mod pipe_tests {
 #[cfg(all(target_os = "linux", not(miri)))]
 pub(crate) use linux::TimerFd;
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(miri)))] // Miri cannot emulate a timerfd
 mod linux {
     use std::io;
     use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
