@@ -578,14 +578,20 @@ mod tests {
     fn a_body_of_many_small_chunks_costs_time_in_proportion_to_its_size() {
         let (small, large) = (chunked(250_000), chunked(1_000_000));
         assert_eq!(parse(&small, 8192), Ok(Some(250_000)));
-        let time = |response: &[u8]| {
+        let once = |response: &[u8]| {
             let start = std::time::Instant::now();
             assert!(parse(response, 8192).unwrap().is_some());
             start.elapsed()
         };
+        // The fastest of five, taken in turns: a busy machine only slows a run.
+        let (mut small_best, mut large_best) = (std::time::Duration::MAX, std::time::Duration::MAX);
+        for _ in 0..5 {
+            small_best = small_best.min(once(&small));
+            large_best = large_best.min(once(&large));
+        }
         let (small, large) = (
-            time(&small).max(std::time::Duration::from_micros(1)),
-            time(&large),
+            small_best.max(std::time::Duration::from_micros(1)),
+            large_best,
         );
         // Four times the bytes: about four times the time, never the sixteen a
         // parser that starts over at every read would take.

@@ -37,8 +37,11 @@ pub(crate) enum Outcome<R> {
     NeverRan(String),
 }
 
-/// A job: told to run (`Ok`), or why it never will (`Err`).
-type Job = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A job: told to run (`Ok`), or why it never will (`Err`). It takes itself off
+/// the pool's `outstanding` count (the second argument) before it delivers its
+/// outcome: the loop that outcome wakes must not find the pool still busy — a
+/// virtual clock would then wait for a job that has ended, and nothing would wake it.
+type Job = Box<dyn FnOnce(Result<(), String>, &AtomicUsize) + Send>;
 
 /// Starts a pool thread running the given body; the OS may refuse.
 type StartThread = fn(Box<dyn FnOnce() + Send>) -> std::io::Result<()>;
@@ -147,16 +150,19 @@ impl BlockingPool {
         R: Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        self.submit(Box::new(move |go: Result<(), String>| {
-            // A panicking job is caught here: its thread lives on.
-            let outcome = match go.map(|()| panic::catch_unwind(AssertUnwindSafe(f))) {
-                Ok(Ok(value)) => Outcome::Returned(value),
-                Ok(Err(panic)) => Outcome::Panicked(panic),
-                Err(why) => Outcome::NeverRan(why),
-            };
-            // Nobody waiting (the runtime was dropped): dropped quietly.
-            let _ = tx.send((outcome, crate::context::pool_thread()));
-        }));
+        self.submit(Box::new(
+            move |go: Result<(), String>, outstanding: &AtomicUsize| {
+                // A panicking job is caught here: its thread lives on.
+                let outcome = match go.map(|()| panic::catch_unwind(AssertUnwindSafe(f))) {
+                    Ok(Ok(value)) => Outcome::Returned(value),
+                    Ok(Err(panic)) => Outcome::Panicked(panic),
+                    Err(why) => Outcome::NeverRan(why),
+                };
+                outstanding.fetch_sub(1, Ordering::SeqCst);
+                // Nobody waiting (the runtime was dropped): dropped quietly.
+                let _ = tx.send((outcome, crate::context::pool_thread()));
+            },
+        ));
         rx
     }
 
@@ -200,8 +206,7 @@ impl BlockingPool {
         drop(state);
         let why = format!("the OS refused to start a blocking thread: {error}");
         for job in refused {
-            job(Err(why.clone()));
-            self.pool.outstanding.fetch_sub(1, Ordering::SeqCst);
+            job(Err(why.clone()), &self.pool.outstanding);
         }
     }
 
@@ -239,8 +244,7 @@ impl Pool {
         loop {
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
-                job(Ok(()));
-                self.outstanding.fetch_sub(1, Ordering::SeqCst);
+                job(Ok(()), &self.outstanding);
                 state = self.lock();
                 continue;
             }

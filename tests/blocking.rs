@@ -126,3 +126,26 @@ fn under_virtual_time_the_clock_waits_for_a_running_job() {
         assert_eq!(evloop::time::now() - start, Duration::from_secs(60));
     });
 }
+
+/// The race a busy machine found: a job's result woke the loop before the pool
+/// counted the job as ended, so a virtual clock saw a job still running, waited
+/// for I/O with no timeout — and nothing was left to wake it. Each round ends a
+/// job and then needs the clock to jump; the rounds run on a thread of their own,
+/// so a hang is a failure with a message, not a stuck test.
+#[test]
+fn a_virtual_clock_jumps_right_after_a_job_ends() {
+    const ROUNDS: usize = if cfg!(miri) { 10 } else { 2_000 };
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = Builder::new().virtual_time(true).build().unwrap();
+        runtime.block_on(async {
+            for _ in 0..ROUNDS {
+                spawn_blocking(|| ()).await.unwrap();
+                evloop::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        done_tx.send(()).unwrap();
+    });
+    done.recv_timeout(Duration::from_secs(60))
+        .expect("the loop hung after a job ended: the clock never jumped");
+}

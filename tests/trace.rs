@@ -304,7 +304,21 @@ fn a_program_that_can_never_progress_says_so_naming_each_task_and_its_spawn_site
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let stderr = child.stderr.take().unwrap();
+    // If the report never comes, the child is stopped after a minute: the reading
+    // below then ends and the assertions say what was missing, instead of a hang.
+    let child = std::sync::Arc::new(std::sync::Mutex::new(child));
+    let (read_all, reading) = mpsc::channel::<()>();
+    let watchdog = {
+        let child = child.clone();
+        thread::spawn(move || {
+            let waited = reading.recv_timeout(Duration::from_secs(60));
+            if waited == Err(mpsc::RecvTimeoutError::Timeout) {
+                let _ = child.lock().unwrap().kill();
+            }
+        })
+    };
+    let mut lines = BufReader::new(stderr).lines();
     let mut report = Vec::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
@@ -323,7 +337,10 @@ fn a_program_that_can_never_progress_says_so_naming_each_task_and_its_spawn_site
             break; // the header, two tasks and block_on's future
         }
     }
-    child.kill().unwrap();
+    drop(read_all);
+    watchdog.join().unwrap();
+    let mut child = child.lock().unwrap();
+    let _ = child.kill(); // it never ends by itself
     child.wait().unwrap();
     let report = report.join("\n");
     let named = spawn_line(".spawn(std::future::pending::<()>());\n        let _unnamed");

@@ -513,7 +513,10 @@ impl Executor {
         for (_, task) in tasks.iter() {
             let joiner = task.meta.joiner.take();
             if let Some(Joiner::Waker(waker)) = &joiner {
-                let waiter = match waker.will_wake(main) {
+                // By data pointer, not `will_wake`: in a release build the same
+                // waker type may have its vtable in several places, and then
+                // `will_wake` says no to a clone of `main` itself.
+                let waiter = match waker.data() == main.data() {
                     true => Some(0),
                     false => ids.get(&waker.data()).copied(),
                 };
