@@ -64,9 +64,8 @@ impl Handle {
     /// ```
     #[track_caller]
     pub fn current() -> Handle {
-        task::on_current("evloop::Handle::current", |executor| {
-            Handle::new(Arc::downgrade(executor.injector()))
-        })
+        let executor = task::current_executor("evloop::Handle::current");
+        Handle::new(Arc::downgrade(executor.injector()))
     }
 
     /// Spawns a task on the runtime from any thread. The future must be `Send`: it

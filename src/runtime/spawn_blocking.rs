@@ -68,7 +68,5 @@ where
             )),
         })
     });
-    task::on_current("evloop::spawn_blocking", |executor| {
-        executor.spawn(Fallible(result), id, location, None)
-    })
+    task::current_executor("evloop::spawn_blocking").spawn(Fallible(result), id, location, None)
 }

@@ -204,8 +204,8 @@ unsafe fn release(header: NonNull<Header>) {
     }
 }
 
-/// Replaces the stage, dropping the old one in place (rule 5) and catching a panic
-/// from its destructor, so that one bad destructor cannot take the loop down.
+/// Replaces the stage, dropping the old one in place (rule 5) and catching its panic.
+#[inline(always)] // out of line, `new` crossed the call on the stack: spawns 10 % slower
 unsafe fn set_stage<F: TaskFuture>(stage: *mut Stage<F>, new: Stage<F>) {
     // SAFETY: the stage is ours (rule 2); `write` never drops twice, even after a panic.
     unsafe {

@@ -107,6 +107,11 @@ pub(crate) struct Executor {
     orphans: RefCell<HashSet<(&'static str, u32)>>,
 }
 
+/// The executor of the runtime this thread drives, if any.
+pub(crate) fn current() -> Option<Rc<Executor>> {
+    context::current(|driving| &driving.executor)
+}
+
 /// Runs `f` with the executor of the runtime this thread drives, if any. `f` must
 /// not enter or leave a runtime.
 pub(crate) fn with_current<R>(f: impl FnOnce(&Executor) -> R) -> Option<R> {

