@@ -51,9 +51,10 @@ struct Cell<F: TaskFuture, S> {
 
 enum Stage<F: TaskFuture> {
     Future(F),
-    Output(Result<F::Output, JoinError>),
+    Output(Out<F>),
     Empty,
 }
+type Out<F> = Result<<F as TaskFuture>::Output, JoinError>; // what a task ends with
 /// How `Vtable::end` ends a stage: cancel the future, drop or take out the output.
 enum End {
     Cancel(JoinError),
@@ -203,14 +204,13 @@ unsafe fn release(header: NonNull<Header>) {
         }
     }
 }
-
-/// Replaces the stage, dropping the old one in place (rule 5) and catching its panic.
-#[inline(always)] // out of line, `new` crossed the call on the stack: spawns 10 % slower
-unsafe fn set_stage<F: TaskFuture>(stage: *mut Stage<F>, new: Stage<F>) {
+/// Makes the stage `output`, or empty, dropping the old in place (rule 5), catching its panic.
+#[inline(never)] // `Pending` polls pay nothing for it; passed a whole `Stage`, its reload stalled
+unsafe fn set_stage<F: TaskFuture>(stage: *mut Stage<F>, output: Option<Out<F>>) {
     // SAFETY: the stage is ours (rule 2); `write` never drops twice, even after a panic.
     unsafe {
         let _ = catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(stage)));
-        ptr::write(stage, new);
+        ptr::write(stage, output.map_or(Stage::Empty, Stage::Output));
     }
 }
 
@@ -226,7 +226,7 @@ unsafe fn poll<F: TaskFuture, S: Schedule>(header: NonNull<Header>) -> Poll<()> 
         let Poll::Ready(output) = Pin::new_unchecked(future).poll_task(&mut cx) else {
             return Poll::Pending;
         };
-        set_stage(stage, Stage::Output(output));
+        set_stage(stage, Some(output));
     }
     Poll::Ready(())
 }
@@ -236,11 +236,11 @@ unsafe fn end<F: TaskFuture, S: Schedule>(header: NonNull<Header>, end: End) {
     unsafe {
         let stage = header.cast::<Cell<F, S>>().as_ref().stage.get();
         match (&*stage, end) {
-            (Stage::Future(_), End::Cancel(why)) => set_stage(stage, Stage::Output(Err(why))),
-            (Stage::Output(_), End::Drop) => set_stage(stage, Stage::Empty),
+            (Stage::Future(_), End::Cancel(why)) => set_stage(stage, Some(Err(why))),
+            (Stage::Output(_), End::Drop) => set_stage(stage, None),
             (Stage::Output(_), End::Take(into)) => {
                 if let Stage::Output(output) = mem::replace(&mut *stage, Stage::Empty) {
-                    *into.cast::<Option<Result<F::Output, JoinError>>>() = Some(output);
+                    *into.cast::<Option<Out<F>>>() = Some(output);
                 }
             }
             _ => {}
