@@ -1,4 +1,5 @@
-//! Any descriptor as an async source: [`Async`].
+//! Any descriptor as an async source: [`Async`]; and in-memory byte streams,
+//! [`duplex`].
 //!
 //! Floor 3. evloop's own sockets are one use of the reactor; `Async` is the same
 //! tool for every other descriptor: pipes, child processes' stdio, `inotify`, a
@@ -32,6 +33,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 use crate::reactor::{Direction, Fd, IoSource};
+
+mod duplex;
+
+pub use duplex::{duplex, DuplexStream};
 
 /// A descriptor `T` registered with the current runtime's reactor: its blocking
 /// operations become futures.

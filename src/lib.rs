@@ -90,9 +90,11 @@ mod blocking;
 mod context;
 mod lock;
 mod reactor;
+mod replay;
 mod sys;
 mod waker_slot;
 
+pub mod check;
 pub mod coming_from;
 pub mod io;
 pub mod net;

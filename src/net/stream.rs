@@ -170,7 +170,8 @@ macro_rules! byte_stream {
     };
 }
 
-pub(super) use {byte_stream, reads, writes};
+pub(super) use byte_stream;
+pub(crate) use {reads, writes};
 
 /// Whether a read into `len` bytes that returned `n` drained the socket: some
 /// bytes, but fewer than asked. Then the reactor waits for the next readiness

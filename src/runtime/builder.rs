@@ -79,6 +79,10 @@ pub struct Builder {
     pub(super) slow_poll_threshold: Option<Duration>,
     /// Where the alarm's reports go; `None`: stderr.
     pub(super) slow_poll_sink: Option<Sink>,
+    /// The seed the loop's orders are drawn from; `None`: FIFO.
+    pub(crate) seed: Option<u64>,
+    /// What was wrong with `EVLOOP_SEED`, if anything: `build()` says so.
+    pub(super) seed_error: Option<String>,
 }
 
 impl fmt::Debug for Builder {
@@ -90,6 +94,7 @@ impl fmt::Debug for Builder {
             .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("trace", &self.tracing.on)
             .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
 }
@@ -106,9 +111,14 @@ impl Builder {
     /// alarm off — unless the environment turns them on: `EVLOOP_TRACE=timeline`
     /// (record, and print the chart to stderr when the runtime is dropped),
     /// `EVLOOP_TRACE=wakes` (record, and print each wake as it happens),
-    /// `EVLOOP_DEBUG=1` (report polls longer than 100 ms).
+    /// `EVLOOP_DEBUG=1` (report polls longer than 100 ms); and no seed unless
+    /// `EVLOOP_SEED=N` sets one (see [`Builder::seed`]).
     pub fn new() -> Builder {
         let debug = std::env::var("EVLOOP_DEBUG").is_ok_and(|v| !v.is_empty() && v != "0");
+        let (seed, seed_error) = match seed_from_env() {
+            Ok(seed) => (seed, None),
+            Err(error) => (None, Some(error)),
+        };
         Builder {
             virtual_time: false,
             event_interval: DEFAULT_EVENT_INTERVAL,
@@ -117,6 +127,8 @@ impl Builder {
             tracing: Tracing::from_env(),
             slow_poll_threshold: debug.then_some(DEBUG_SLOW_POLL),
             slow_poll_sink: None,
+            seed,
+            seed_error,
         }
     }
 
@@ -179,14 +191,46 @@ impl Builder {
         self
     }
 
+    /// Seeds the loop's order (default: none, or `EVLOOP_SEED=N`). With a seed,
+    /// the tasks ready in one turn are polled in an order drawn from it, and so are
+    /// timers that fall due together and wakes from other threads; without one the
+    /// order is FIFO. Fairness is the same either way: a turn polls the same tasks
+    /// FIFO would — the first `event_interval` ready ones, each at most once — only
+    /// in another order, so a task with `p` tasks ahead of it is polled within
+    /// `p / event_interval + 1` turns.
+    ///
+    /// With `virtual_time(true)` as well, a program that uses only evloop's
+    /// timers, channels, sync primitives, `JoinSet`, `yield_now` and
+    /// [`io::duplex`](crate::io::duplex) streams runs the same polls in the same
+    /// order every time ([`Runtime::schedule_digest`] tells). What a seed cannot
+    /// fix: when a real socket becomes ready, and when another thread (a blocking
+    /// job, a `Handle::spawn`, a waker woken elsewhere) hands something in — a seed
+    /// orders what arrived in one turn, not when it arrives. Use
+    /// [`io::duplex`](crate::io::duplex) in place of sockets and keep threads out of
+    /// a test that must replay. See [`check`](crate::check).
+    ///
+    /// ```
+    /// let rt = evloop::Builder::new().seed(17).virtual_time(true).build().unwrap();
+    /// assert_eq!(rt.seed(), Some(17));
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = Some(seed);
+        self.seed_error = None;
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
     ///
     /// `InvalidInput` for an option that makes no sense (0 blocking threads, an
-    /// `event_interval` of 0, a zero slow-poll threshold), naming the option; otherwise whatever the OS says when the reactor's epoll
+    /// `event_interval` of 0, a zero slow-poll threshold, an `EVLOOP_SEED` that is
+    /// not a number), naming the option; otherwise whatever the OS says when the reactor's epoll
     /// instance or eventfd cannot be created (usually: out of file descriptors).
     pub fn build(self) -> io::Result<Runtime> {
+        if let Some(error) = &self.seed_error {
+            return Err(invalid(error));
+        }
         if self.max_blocking_threads == 0 {
             return Err(invalid(
                 "Builder::max_blocking_threads(0): spawn_blocking needs at least one thread; use 1 or more",
@@ -203,6 +247,21 @@ impl Builder {
             ));
         }
         Runtime::from_builder(self)
+    }
+}
+
+/// The seed `EVLOOP_SEED` sets, if it is set; an error naming the value if it is
+/// not a number.
+fn seed_from_env() -> Result<Option<u64>, String> {
+    match std::env::var("EVLOOP_SEED") {
+        Err(_) => Ok(None),
+        Ok(value) if value.trim().is_empty() => Ok(None),
+        Ok(value) => value.trim().parse().map(Some).map_err(|_| {
+            format!(
+                "EVLOOP_SEED={value:?} is not a seed: use a number from 0 to {}",
+                u64::MAX
+            )
+        }),
     }
 }
 

@@ -57,6 +57,7 @@ mod embed;
 mod handle;
 mod observe;
 mod per_core;
+mod replay;
 mod resources;
 mod spawn_blocking;
 
@@ -113,7 +114,7 @@ impl Runtime {
     fn from_builder(builder: Builder) -> io::Result<Runtime> {
         let resources = Rc::new(Resources::new(&builder)?);
         let observers = resources.observers.clone();
-        let executor = Executor::new(resources.reactor.unparker(), observers);
+        let executor = Executor::new(resources.reactor.unparker(), builder.seed, observers);
         let alarm = Alarm::new(&resources.reactor);
         let main = Arc::new(MainWaker {
             woken: AtomicBool::new(true),

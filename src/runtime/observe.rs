@@ -8,10 +8,11 @@
 use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::Arc;
-use std::task::Waker;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use super::Runtime;
+use crate::replay::Polled;
 use crate::task::{Awaits, TaskState as Where};
 use crate::trace::record::{Event, MAIN};
 use crate::trace::{TaskInfo, TaskState, Timeline};
@@ -33,7 +34,7 @@ impl Runtime {
     /// assert!(chart.contains("nap"), "{chart}");
     /// ```
     pub fn timeline(&self) -> Timeline {
-        Timeline::new(self.resources.recorder().map(|r| &**r))
+        Timeline::new(self.resources.recorder().map(|r| &**r), self.seed())
     }
 
     /// The tasks alive now: id, name, spawn site, where each is (running, ready,
@@ -80,13 +81,21 @@ impl Runtime {
     pub(super) fn poll_main<R>(
         &self,
         location: &'static Location<'static>,
-        poll: impl FnOnce() -> R,
-    ) -> R {
+        poll: impl FnOnce() -> Poll<R>,
+    ) -> Poll<R> {
         match &self.resources.observers {
             None => poll(),
             Some(observers) => {
                 let name = || Some("block_on's future".to_string());
-                observers.poll(MAIN, name, location, poll)
+                let polled = observers.poll(MAIN, name, location, poll);
+                if let Some(replay) = &observers.replay {
+                    let result = match polled {
+                        Poll::Pending => Polled::Pending,
+                        Poll::Ready(_) => Polled::Ready,
+                    };
+                    replay.polled(MAIN, location, result);
+                }
+                polled
             }
         }
     }

@@ -13,6 +13,7 @@ use super::Builder;
 use crate::blocking::BlockingPool;
 use crate::context;
 use crate::reactor::Reactor;
+use crate::replay::Replay;
 use crate::time::timers::Timers;
 use crate::trace::record::{Observers, Recorder};
 use crate::trace::watch::Watch;
@@ -35,7 +36,7 @@ impl Resources {
     /// Fresh resources, as the builder says.
     pub(crate) fn new(builder: &Builder) -> io::Result<Resources> {
         let reactor = Rc::new(Reactor::new()?);
-        let timers = Rc::new(Timers::new(builder.virtual_time));
+        let timers = Rc::new(Timers::new(builder.virtual_time, builder.seed));
         let observers = observers(builder, &timers, &reactor)?;
         Ok(Resources {
             reactor,
@@ -51,8 +52,8 @@ impl Resources {
     }
 }
 
-/// The recording and the alarm, as the builder asks for them, told to the timers
-/// and the reactor; `None` if neither is on.
+/// The recording, the alarm and the schedule's record, as the builder asks for
+/// them, told to the timers and the reactor; `None` if none is on.
 fn observers(
     builder: &Builder,
     timers: &Rc<Timers>,
@@ -76,7 +77,9 @@ fn observers(
         let sink = sink.unwrap_or_else(|| std::sync::Arc::new(|poll| eprintln!("{poll}")));
         observers.watch = Some(Watch::start(threshold, sink)?);
     }
-    let watched = observers.recorder.is_some() || observers.watch.is_some();
+    observers.replay = builder.seed.map(|seed| Rc::new(Replay::new(seed)));
+    let watched =
+        observers.recorder.is_some() || observers.watch.is_some() || observers.replay.is_some();
     Ok(watched.then(|| Rc::new(observers)))
 }
 

@@ -12,14 +12,15 @@
 //!    wakes the reactor out of its wait (step 4).
 //! 2. **Step 2** ([`Executor::take_injected`]) moves what other threads pushed onto
 //!    the run queue, and starts the tasks they spawned.
-//! 3. **Step 3** ([`Executor::run_ready`]) polls the tasks that were ready when it
-//!    began, oldest wake first; a task woken during its own poll goes to the back.
+//! 3. **Step 3** ([`Executor::run_ready`]) polls ready tasks in the order the run
+//!    queue (`run_queue.rs`) gives — oldest wake first, or seeded — each at most
+//!    once a turn; a task woken during its own poll goes to the back.
 //!
 //! Each task is in the executor's list (`tasks`) from spawn until it ends: that is
 //! how the runtime drops every task's future when it is dropped, and lists them.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::mem;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
@@ -29,11 +30,14 @@ use std::task::{Poll, Waker};
 
 use slab::Slab;
 
-use super::injector::{find_injector, Injected, Injector, INJECTORS};
+use super::injector::{find_injector, Injected, Injector, Injects, INJECTORS};
+use super::run_queue::RunQueue;
 use super::state::{Flags, Wake};
+use super::{drop_quietly, ROOM_KEPT};
 use super::{JoinError, JoinHandle, Joiner, Meta, RemoteTask, Schedule, Task, TaskFuture, Woken};
 use crate::context;
 use crate::lock::lock;
+use crate::replay::{Polled, Replay};
 use crate::trace::record::{Cause, Event, Observers, Recorder};
 
 /// A task as `Runtime::tasks` shows it.
@@ -82,26 +86,27 @@ enum Happened {
 /// and spawns the real task there (its future need not be `Send`).
 pub(crate) type RemoteSpawn = Box<dyn FnOnce(&Executor) + Send>;
 
+/// What other threads hand this executor.
+type Handed = Injected<RemoteSpawn>;
+
 /// Task storage and the run queue of one runtime.
 pub(crate) struct Executor {
     /// Every task that has not ended: the executor's own reference to each.
     tasks: RefCell<Slab<Task>>,
     /// The names of the tasks that have one, by id.
     names: RefCell<HashMap<u64, Box<str>>>,
-    /// Tasks ready to be polled, oldest wake first.
-    queue: RefCell<VecDeque<Task>>,
+    /// Tasks ready to be polled, and the order of a turn's polls.
+    queue: RefCell<RunQueue>,
     /// The way in from other threads.
-    injector: Arc<Injector>,
+    injector: Arc<Injector<RemoteSpawn>>,
     /// Scratch space swapped with the injector's each turn, to keep its capacity.
-    injected: RefCell<Injected>,
+    injected: RefCell<Handed>,
     /// Set when the runtime shuts down: a task spawned after that ends at once.
     closed: Cell<bool>,
-    /// Counts the turns' step 3 (modulo 2¹⁶), so each task runs at most once per turn.
-    turn: Cell<u16>,
     /// Which executor this is: unique in the process, never reused.
     owner: u32,
-    /// What watches the loop (`trace`), if anything does: `None` costs one branch
-    /// per poll.
+    /// What watches the loop (`trace`) or records its schedule (a seed), if
+    /// anything does: `None` costs one branch per poll.
     observers: Option<Rc<Observers>>,
     /// Spawn sites of tasks reported as never to be woken: each is reported once.
     orphans: RefCell<HashSet<(&'static str, u32)>>,
@@ -152,7 +157,11 @@ impl Schedule for Scheduler {
 impl Executor {
     /// An empty executor. `unpark` must interrupt the loop's wait for I/O; other
     /// threads call it after they push a wake or a spawn.
-    pub(crate) fn new(unpark: Waker, observers: Option<Rc<Observers>>) -> Rc<Executor> {
+    pub(crate) fn new(
+        unpark: Waker,
+        seed: Option<u64>,
+        observers: Option<Rc<Observers>>,
+    ) -> Rc<Executor> {
         static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
         let owner = NEXT_OWNER.fetch_add(1, Ordering::Relaxed);
         assert!(
@@ -160,15 +169,15 @@ impl Executor {
             "more than 4 billion runtimes made in one process"
         );
         let injector = Arc::new(Injector::new(unpark));
-        lock(&INJECTORS).insert(owner, Arc::downgrade(&injector));
+        let registered: Arc<dyn Injects> = injector.clone();
+        lock(&INJECTORS).insert(owner, Arc::downgrade(&registered));
         Rc::new(Executor {
             tasks: RefCell::new(Slab::new()),
             names: RefCell::new(HashMap::new()),
-            queue: RefCell::new(VecDeque::new()),
+            queue: RefCell::new(RunQueue::new(seed)),
             injector,
             injected: RefCell::new(Injected::default()),
             closed: Cell::new(false),
-            turn: Cell::new(0),
             owner,
             observers,
             orphans: RefCell::new(HashSet::new()),
@@ -181,7 +190,7 @@ impl Executor {
     }
 
     /// The injection queue, for handles that spawn from other threads.
-    pub(crate) fn injector(&self) -> &Arc<Injector> {
+    pub(crate) fn injector(&self) -> &Arc<Injector<RemoteSpawn>> {
         &self.injector
     }
 
@@ -262,7 +271,7 @@ impl Executor {
         if self.observers.is_some() {
             self.record(&queued, Happened::Spawned);
         }
-        self.queue.borrow_mut().push_back(queued);
+        self.queue.borrow_mut().push(queued);
         reader
     }
 
@@ -277,6 +286,9 @@ impl Executor {
         let mut injected = self.injected.take();
         self.injector.take(&mut injected);
         let owner = self.owner();
+        // Other threads' timing decides what came; a seed decides the order.
+        self.queue.borrow_mut().shuffle(&mut injected.wakes);
+        self.queue.borrow_mut().shuffle(&mut injected.spawns);
         for (task, cause) in injected.wakes.drain(..) {
             let task = task.into_local(owner);
             task.shared.arrived(); // a later wake from another thread sends it again
@@ -291,23 +303,19 @@ impl Executor {
         *self.injected.borrow_mut() = injected;
     }
 
-    /// Step 3: polls ready tasks, oldest wake first, at most `max_polls` of them and
-    /// each at most once: the turn ends at a task polled in it already (one that
-    /// yielded goes to the back of the queue, so every other ready task ran first).
+    /// Step 3: polls ready tasks in the run queue's order, at most `max_polls` of
+    /// them and each at most once (`run_queue.rs` states the turn's rules).
     /// Returns how many were polled.
     pub(crate) fn run_ready(&self, max_polls: usize) -> usize {
-        let turn = self.turn.get().wrapping_add(1);
-        self.turn.set(turn);
+        if let Some(replay) = self.replay() {
+            replay.next_turn();
+        }
+        self.queue.borrow_mut().begin_turn(max_polls);
         let mut polled = 0;
-        while polled < max_polls {
-            let Some(task) = self.queue.borrow_mut().pop_front() else {
+        loop {
+            let Some(task) = self.queue.borrow_mut().next() else {
                 break;
             };
-            if task.meta.turn.replace(turn) == turn {
-                // Polled this turn already (it yielded, say): it goes first next turn.
-                self.queue.borrow_mut().push_front(task);
-                break;
-            }
             self.poll_task(task);
             polled += 1;
         }
@@ -319,6 +327,9 @@ impl Executor {
     fn poll_task(&self, task: Task) {
         task.meta.flags.start_running();
         if task.shared.is_aborted() {
+            if let Some(replay) = self.replay() {
+                replay.polled(task.meta.id, task.meta.location, Polled::Aborted);
+            }
             // Its future's destructor may wake others: that is this task's doing.
             return self.as_task(&task, || {
                 task.cancel(JoinError::cancelled(task.meta.id, "aborted"));
@@ -335,6 +346,9 @@ impl Executor {
             Some(observers) => {
                 let (id, location) = (task.meta.id, task.meta.location);
                 let polled = observers.poll(id, || self.name(id), location, poll);
+                if let Some(replay) = &observers.replay {
+                    replay.polled(id, location, polled_as(&polled));
+                }
                 if task.meta.flags.is_scheduled() {
                     self.record(&task, Happened::WokeItself); // it goes to the back
                 }
@@ -343,7 +357,7 @@ impl Executor {
         };
         match polled {
             Ok(Poll::Pending) if task.meta.flags.stop_running() => {
-                self.queue.borrow_mut().push_back(task); // woken during its own poll
+                self.queue.borrow_mut().push(task); // woken during its own poll
             }
             // It waits; whoever holds its waker brings it back — if anyone does.
             Ok(Poll::Pending) => self.check_wakeable(&task),
@@ -364,15 +378,23 @@ impl Executor {
         }
     }
 
-    /// Records what happened to `task` — out of line, so that with tracing off a
-    /// caller pays only its `observers.is_some()` branch.
+    /// Records what happened to `task` — out of line, so that with tracing and
+    /// seed off a caller pays only its `observers.is_some()` branch.
     #[cold]
     #[inline(never)]
     fn record(&self, task: &Task, happened: Happened) {
+        let task_id = task.meta.id;
+        if let Some(replay) = self.replay() {
+            match happened {
+                Happened::Spawned => replay.spawned(task_id),
+                Happened::Woken | Happened::WokeItself => replay.woken(task_id),
+                Happened::Ended => replay.ended(task_id),
+            }
+        }
         let Some(recorder) = self.recorder() else {
-            return; // only the alarm is on
+            return; // only the alarm or the schedule's record is on
         };
-        let (task_id, at) = (task.meta.id, recorder.now());
+        let at = recorder.now();
         let woken = |cause| Event::Woken {
             task: task_id,
             at,
@@ -426,7 +448,7 @@ impl Executor {
         if self.observers.is_some() {
             self.record(&task, Happened::Woken);
         }
-        self.queue.borrow_mut().push_back(task);
+        self.queue.borrow_mut().push(task);
     }
 
     /// A task ended (its output, or why it has none, is stored): takes it off the
@@ -452,11 +474,8 @@ impl Executor {
         if tasks.is_empty() && tasks.capacity() > ROOM_KEPT {
             *tasks = Slab::with_capacity(ROOM_KEPT / 10);
         }
-        let mut queue = self.queue.borrow_mut();
-        if queue.is_empty() && queue.capacity() > ROOM_KEPT {
-            queue.shrink_to(ROOM_KEPT / 10);
-        }
-        self.injected.borrow_mut().give_back_room();
+        self.queue.borrow_mut().give_back_room(ROOM_KEPT);
+        self.injected.borrow_mut().give_back_room(ROOM_KEPT);
     }
 
     /// Each task that has not ended, as `Runtime::tasks` shows it.
@@ -553,6 +572,11 @@ impl Executor {
         self.observers.as_ref()?.recorder.as_deref()
     }
 
+    /// The record of the schedule, if a seed is set.
+    pub(crate) fn replay(&self) -> Option<&Replay> {
+        self.observers.as_ref()?.replay.as_deref()
+    }
+
     /// A task's label: its name, or else its spawn site.
     fn label(&self, task: &Task) -> String {
         match self.name(task.meta.id) {
@@ -598,7 +622,7 @@ impl Executor {
                 complete(&task);
             }
         }
-        drop(mem::take(&mut *self.queue.borrow_mut()));
+        drop(self.queue.borrow_mut().take_all());
         self.names.borrow_mut().clear();
     }
 }
@@ -616,15 +640,14 @@ fn complete(task: &Task) {
     }
 }
 
-/// Drops `value`, catching a panic from its destructor: one bad destructor must not
-/// take the loop down.
-pub(crate) fn drop_quietly<T>(value: T) {
-    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
+/// How a poll ended, as the schedule's record names it.
+fn polled_as(polled: &std::thread::Result<Poll<()>>) -> Polled {
+    match polled {
+        Ok(Poll::Pending) => Polled::Pending,
+        Ok(Poll::Ready(())) => Polled::Ready,
+        Err(_) => Polled::Panicked,
+    }
 }
-
-/// Collections that a burst grew to this many entries give the memory back once
-/// they are empty again (down to a tenth of it), instead of holding their peak.
-pub(crate) const ROOM_KEPT: usize = 4096;
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,10 @@
 //! mutex, and wakes the reactor out of its wait; step 2 of the next turn moves
 //! everything queued onto the run queue. A task travels through here at most once
 //! at a time (`state.rs`: `IN_TRANSIT`).
+//!
+//! A spawn from another thread travels as a value of type `S` (the executor's
+//! `RemoteSpawn`, a closure that spawns the real task): this queue only carries it,
+//! so it need not know the executor it is carried to.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -15,22 +19,28 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::Waker;
 
-use super::executor::{drop_quietly, RemoteSpawn, ROOM_KEPT};
-use super::RemoteTask;
+use super::{drop_quietly, RemoteTask};
 use crate::context;
 use crate::lock::lock;
 use crate::trace::record::Cause;
 
 /// The injection queue of every live runtime, by executor id: how a wake on another
 /// thread finds its task's runtime. Held weakly; an entry goes when its runtime does.
-pub(crate) static INJECTORS: Mutex<BTreeMap<u32, Weak<Injector>>> = Mutex::new(BTreeMap::new());
+pub(crate) static INJECTORS: Mutex<BTreeMap<u32, Weak<dyn Injects>>> = Mutex::new(BTreeMap::new());
+
+/// What a wake on another thread needs of an injection queue, whatever its spawns'
+/// type: the registry holds queues as this.
+pub(crate) trait Injects: Send + Sync {
+    /// Queues a wake from another thread.
+    fn push_wake(&self, task: RemoteTask);
+}
 
 /// The injection queue of executor `owner`, if its runtime is alive. Each thread
 /// remembers the last one it found: a thread that wakes tasks of one runtime again
 /// and again takes the registry's lock once.
-pub(crate) fn find_injector(owner: u32) -> Option<Arc<Injector>> {
+pub(crate) fn find_injector(owner: u32) -> Option<Arc<dyn Injects>> {
     thread_local! {
-        static LAST: RefCell<Option<(u32, Weak<Injector>)>> = const { RefCell::new(None) };
+        static LAST: RefCell<Option<(u32, Weak<dyn Injects>)>> = const { RefCell::new(None) };
     }
     let cached = LAST.try_with(|last| match &*last.borrow() {
         Some((id, injector)) if *id == owner => injector.upgrade(),
@@ -45,20 +55,29 @@ pub(crate) fn find_injector(owner: u32) -> Option<Arc<Injector>> {
 }
 
 /// What other threads handed to the loop since step 2 last looked.
-#[derive(Default)]
-pub(crate) struct Injected {
+pub(crate) struct Injected<S> {
     /// Tasks woken on other threads, and by what kind of thread.
     pub(crate) wakes: Vec<(RemoteTask, Cause)>,
     /// Tasks spawned on other threads.
-    pub(crate) spawns: Vec<RemoteSpawn>,
+    pub(crate) spawns: Vec<S>,
     /// The runtime is gone: later pushes are dropped at once.
     closed: bool,
 }
 
+impl<S> Default for Injected<S> {
+    fn default() -> Injected<S> {
+        Injected {
+            wakes: Vec::new(),
+            spawns: Vec::new(),
+            closed: false,
+        }
+    }
+}
+
 /// The injection queue: the one way into a runtime from other threads.
-pub(crate) struct Injector {
+pub(crate) struct Injector<S> {
     /// Wakes and spawns waiting for step 2.
-    queue: Mutex<Injected>,
+    queue: Mutex<Injected<S>>,
     /// Set when something was pushed and the loop was woken; cleared by step 2.
     /// Saves a syscall for every push after the first in one turn.
     notified: AtomicBool,
@@ -70,20 +89,27 @@ pub(crate) struct Injector {
     handles: AtomicUsize,
 }
 
-impl Injected {
-    /// Shrinks vectors a burst grew, once step 2 has emptied them.
-    pub(crate) fn give_back_room(&mut self) {
-        if self.wakes.capacity() > ROOM_KEPT {
-            self.wakes.shrink_to(ROOM_KEPT / 10);
+impl<S> Injected<S> {
+    /// Shrinks vectors a burst grew past `kept` entries, once step 2 has emptied
+    /// them.
+    pub(crate) fn give_back_room(&mut self, kept: usize) {
+        if self.wakes.capacity() > kept {
+            self.wakes.shrink_to(kept / 10);
         }
-        if self.spawns.capacity() > ROOM_KEPT {
-            self.spawns.shrink_to(ROOM_KEPT / 10);
+        if self.spawns.capacity() > kept {
+            self.spawns.shrink_to(kept / 10);
         }
     }
 }
 
-impl Injector {
-    pub(crate) fn new(unpark: Waker) -> Injector {
+impl<S: Send> Injects for Injector<S> {
+    fn push_wake(&self, task: RemoteTask) {
+        Injector::push_wake(self, task);
+    }
+}
+
+impl<S> Injector<S> {
+    pub(crate) fn new(unpark: Waker) -> Injector<S> {
         Injector {
             queue: Mutex::new(Injected::default()),
             notified: AtomicBool::new(false),
@@ -124,7 +150,7 @@ impl Injector {
 
     /// Queues a spawn from another thread. If the runtime is gone, the spawn is
     /// dropped here, which resolves its handle as cancelled.
-    pub(crate) fn push_spawn(&self, spawn: RemoteSpawn) {
+    pub(crate) fn push_spawn(&self, spawn: S) {
         let mut queue = lock(&self.queue);
         if queue.closed {
             drop(queue);
@@ -149,7 +175,7 @@ impl Injector {
 
     /// Step 2: swaps everything pushed since the last call into `into` (whose
     /// vectors must be empty); returns at once when nothing was.
-    pub(crate) fn take(&self, into: &mut Injected) {
+    pub(crate) fn take(&self, into: &mut Injected<S>) {
         // A load first: most turns nothing came, and a swap would cost a locked op.
         if !self.has_pending() || !self.notified.swap(false, Ordering::SeqCst) {
             return;
@@ -160,7 +186,7 @@ impl Injector {
     }
 
     /// Closes the queue for good and returns what was still in it.
-    pub(crate) fn close(&self) -> Injected {
+    pub(crate) fn close(&self) -> Injected<S> {
         let mut queue = lock(&self.queue);
         queue.closed = true;
         mem::take(&mut *queue)

@@ -8,8 +8,9 @@
 //!   behind a header with an atomic state word; its `Waker` points into the cell.
 //!   The only `unsafe` code besides `src/sys.rs`, with its rules written out;
 //! - `state.rs` — the state word's flags and every way they change;
-//! - `executor.rs` — the run queue, the injection queue other threads push onto,
-//!   and steps 2 and 3 of the loop;
+//! - `executor.rs` — the tasks of a runtime, and steps 2 and 3 of the loop;
+//!   `run_queue.rs` — the ready tasks and the order a turn polls them in (FIFO, or
+//!   seeded); `injector.rs` — the queue other threads push wakes and spawns onto;
 //! - `join.rs` — [`JoinHandle`]; `error.rs` — [`JoinError`]; `join_set.rs` — [`JoinSet`].
 //!
 //! A task's life: [`spawn`] moves the future into a new cell and queues it; step 3
@@ -31,6 +32,7 @@ pub(crate) mod executor;
 mod injector;
 mod join;
 mod join_set;
+mod run_queue;
 mod state;
 
 use state::Flags;
@@ -41,7 +43,19 @@ pub use join_set::JoinSet;
 
 pub(crate) use cell::{RemoteTask, Task, Woken};
 pub(crate) use executor::{Awaits, Executor, TaskState};
-pub(crate) use injector::Injector;
+
+/// A runtime's injection queue (`injector.rs`), carrying the executor's spawns.
+pub(crate) type Injector = injector::Injector<executor::RemoteSpawn>;
+
+/// Collections that a burst grew to this many entries give the memory back once
+/// they are empty again (down to a tenth of it), instead of holding their peak.
+pub(crate) const ROOM_KEPT: usize = 4096;
+
+/// Drops `value`, catching a panic from its destructor: one bad destructor must not
+/// take the loop down.
+pub(crate) fn drop_quietly<T>(value: T) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
+}
 
 /// How a woken task gets back to its executor; the executor implements it, so
 /// that the cell never names the executor.

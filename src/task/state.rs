@@ -13,9 +13,10 @@
 //! | `WOKEN` | a wake during the poll | queue it again when the poll returns |
 //! | `COMPLETE` | the executor, once | the future is gone: wakes do nothing |
 //! | `JOIN_HANDLE` | spawn; cleared when the handle drops | someone may read the output |
+//! | `JOINED` | the `JoinHandle`, once it returned the output | the handle is done (a fused future) |
 //!
 //! Only a wake that sets `SCHEDULED` puts the task in the run queue, and only step 3
-//! clears it, so a task is in the run queue at most once.
+//! clears it, so a task is in the run queue (`run_queue.rs`) at most once.
 //!
 //! [`Shared`] is one atomic word: the references other threads may hold or drop
 //! (each waker, each reference crossing threads, and one for all the loop's

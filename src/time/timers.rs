@@ -22,6 +22,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::clock::Clock;
+use crate::replay::{Rng, Stream};
 use crate::trace::record::{Cause, Recorder};
 
 /// How far after the earliest deadline the alarm may ring to serve the timers
@@ -58,11 +59,14 @@ pub(crate) struct Timers {
     fired_up_to: Cell<Instant>,
     /// The recording, if tracing is on: the wakes `fire_due` makes are the timers'.
     recorder: OnceCell<Rc<Recorder>>,
+    /// With a seed: shuffles the timers that fall due in the same turn.
+    shuffle: Option<RefCell<Rng>>,
 }
 
 impl Timers {
-    /// No timers, on a real or virtual clock.
-    pub(crate) fn new(virtual_time: bool) -> Timers {
+    /// No timers, on a real or virtual clock; with a seed, timers due together
+    /// fire in an order drawn from it.
+    pub(crate) fn new(virtual_time: bool, seed: Option<u64>) -> Timers {
         let clock = Clock::new(virtual_time);
         Timers {
             fired_up_to: Cell::new(clock.now()),
@@ -72,6 +76,7 @@ impl Timers {
             next_seq: Cell::new(0),
             due: RefCell::new(Vec::new()),
             recorder: OnceCell::new(),
+            shuffle: seed.map(|seed| RefCell::new(Rng::new(seed, Stream::Timers))),
         }
     }
 
@@ -166,7 +171,8 @@ impl Timers {
     }
 
     /// Step 1: removes every timer whose deadline has passed and wakes it, in
-    /// deadline order. Returns how many fired.
+    /// deadline order (with a seed, in an order drawn from it). Returns how many
+    /// fired.
     pub(crate) fn fire_due(&self) -> usize {
         if self.entries.borrow().is_empty() {
             return 0; // no clock read for a loop without timers
@@ -185,6 +191,9 @@ impl Timers {
             }
         }
         let fired = due.len();
+        if let Some(rng) = &self.shuffle {
+            rng.borrow_mut().shuffle(&mut due);
+        }
         // Wake with no borrow held: a waker may run code that sets a new timer.
         let mut wake_all = || due.drain(..).for_each(Waker::wake);
         match self.recorder.get() {
@@ -213,7 +222,7 @@ mod tests {
 
     #[test]
     fn fire_due_wakes_only_passed_deadlines_and_removes_them() {
-        let timers = Timers::new(true);
+        let timers = Timers::new(true, None);
         let counter = Arc::new(Counter(AtomicUsize::new(0)));
         let waker = futures_task::waker(counter.clone());
         let start = timers.clock().now();
@@ -231,7 +240,7 @@ mod tests {
 
     #[test]
     fn removed_timers_leave_nothing_behind() {
-        let timers = Timers::new(true);
+        let timers = Timers::new(true, None);
         let waker = futures_task::noop_waker();
         let start = timers.clock().now();
         for i in 0..1000 {

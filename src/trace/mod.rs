@@ -58,16 +58,19 @@ pub struct Timeline {
     labels: HashMap<u64, String>,
     /// Whether tracing was on.
     recording: bool,
+    /// The seed the loop's order was drawn from, if it had one.
+    seed: Option<u64>,
 }
 
 impl Timeline {
     /// The timeline of a recording.
-    pub(crate) fn new(recorder: Option<&record::Recorder>) -> Timeline {
+    pub(crate) fn new(recorder: Option<&record::Recorder>, seed: Option<u64>) -> Timeline {
         let Some(recorder) = recorder else {
             return Timeline {
                 events: Vec::new(),
                 labels: HashMap::new(),
                 recording: false,
+                seed,
             };
         };
         let events = recorder.events();
@@ -79,7 +82,14 @@ impl Timeline {
             events,
             labels,
             recording: true,
+            seed,
         }
+    }
+
+    /// The seed the loop's order was drawn from, if it had one: the same seed
+    /// replays the same timeline (see [`Builder::seed`](crate::Builder::seed)).
+    pub fn seed(&self) -> Option<u64> {
+        self.seed
     }
 
     /// The events, oldest first.
@@ -207,10 +217,14 @@ impl fmt::Display for Timeline {
         };
         let span = end - start;
         let column = (span / COLUMNS as u32).max(Duration::from_nanos(1));
+        let seeded = match self.seed {
+            Some(seed) => format!(" (seed {seed})"),
+            None => String::new(),
+        };
         writeln!(
             f,
-            "evloop timeline: {} in {COLUMNS} columns of {} each — '#' polled, '.' ready \
-             and waiting for the loop, '~' the loop waiting for I/O, '=' a blocking job",
+            "evloop timeline{seeded}: {} in {COLUMNS} columns of {} each — '#' polled, '.' \
+             ready and waiting for the loop, '~' the loop waiting for I/O, '=' a blocking job",
             Millis(span),
             Millis(column)
         )?;

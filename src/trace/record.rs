@@ -18,15 +18,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::watch::Watch;
+use crate::replay::Replay;
 
 /// What watches a runtime's loop, when anything does: the recording, the
-/// slow-poll alarm. A runtime with neither has none, and pays one branch a poll.
+/// slow-poll alarm, the record of a seeded schedule. A runtime with none of them
+/// has none, and pays one branch a poll.
 #[derive(Debug, Default)]
 pub(crate) struct Observers {
     /// The recording, if tracing is on.
     pub(crate) recorder: Option<Rc<Recorder>>,
     /// The alarm's shared state, if the alarm is on.
     pub(crate) watch: Option<Arc<Watch>>,
+    /// The record of the schedule, if a seed is set.
+    pub(crate) replay: Option<Rc<Replay>>,
 }
 
 impl Observers {
