@@ -269,8 +269,9 @@ fn embed_drives_evloop_from_a_poll_loop_until_stdin_ends() {
 
 #[test]
 fn every_example_explains_its_lesson_with_help_even_after_a_subcommand() {
-    let cases: [&[&str]; 7] = [
+    let cases: [&[&str]; 8] = [
         &["spinner", "--help"],
+        &["race", "--help"],
         &["fetch", "--help"],
         &["primes", "--help"],
         &["blocking_io", "--help"],
@@ -328,4 +329,50 @@ fn a_reader_that_stops_early_ends_the_example_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn the_race_is_right_under_fifo_and_a_seed_that_breaks_it_breaks_it_every_time() {
+    let (plain, stdout) = run(example("race").env_remove("EVLOOP_SEED"));
+    assert!(
+        plain.status.success(),
+        "FIFO order is always right:\n{stdout}"
+    );
+    assert!(stdout.contains("right"), "{stdout}");
+
+    let (explored, stdout) = run(example("race")
+        .args(["--explore", "200"])
+        .env_remove("EVLOOP_SEED"));
+    assert!(
+        !explored.status.success(),
+        "200 seeds and none broke it:\n{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&explored.stderr);
+    let line = stderr
+        .lines()
+        .find(|line| line.starts_with("evloop: failed with seed "))
+        .unwrap_or_else(|| panic!("no replay line in:\n{stderr}"));
+    let seed = line
+        .split("EVLOOP_SEED=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no EVLOOP_SEED=N in {line:?}"));
+    assert!(
+        line.contains(&format!("failed with seed {seed};")),
+        "{line}"
+    );
+
+    for _ in 0..20 {
+        let (replayed, stdout) = run(example("race").env("EVLOOP_SEED", seed));
+        assert_eq!(
+            replayed.status.code(),
+            Some(1),
+            "seed {seed} went right:\n{stdout}"
+        );
+        assert!(stdout.contains("WRONG"), "{stdout}");
+    }
+    let (fixed, stdout) = run(example("race")
+        .args(["--fixed", "--explore", "500"])
+        .env_remove("EVLOOP_SEED"));
+    assert!(fixed.status.success(), "a seed broke the fix:\n{stdout}");
 }
