@@ -327,9 +327,8 @@ mod linux {
                 return Err(io::Error::last_os_error());
             }
             // SAFETY: `fd` was just returned by the kernel and is owned by nobody else.
-            Ok(TimerFd {
-                fd: unsafe { OwnedFd::from_raw_fd(fd) },
-            })
+            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            Ok(TimerFd { fd })
         }
 
         /// Arms the timer to fire once, `after` from now (replacing any earlier

@@ -196,6 +196,9 @@ impl RemoteTask {
 }
 
 /// Gives up one reference in the shared word, and frees the cell if it was the last.
+///
+/// # Safety
+/// `header` is a live cell's, and the caller owns the reference it gives up.
 unsafe fn release(header: NonNull<Header>) {
     // SAFETY: the caller's own reference (rule 1); rule 3 emptied what is not `Send`.
     unsafe {
@@ -205,6 +208,9 @@ unsafe fn release(header: NonNull<Header>) {
     }
 }
 /// Makes the stage `output`, or empty, dropping the old in place (rule 5), catching its panic.
+///
+/// # Safety
+/// `stage` is a live cell's, touched on the loop's thread (rule 2).
 #[inline(never)] // `Pending` polls pay nothing for it; passed a whole `Stage`, its reload stalled
 unsafe fn set_stage<F: TaskFuture>(stage: *mut Stage<F>, output: Option<Out<F>>) {
     // SAFETY: the stage is ours (rule 2); `write` never drops twice, even after a panic.
@@ -214,6 +220,10 @@ unsafe fn set_stage<F: TaskFuture>(stage: *mut Stage<F>, output: Option<Out<F>>)
     }
 }
 
+/// Polls the future of the cell behind `header`.
+///
+/// # Safety
+/// `header` is a live cell's, made for `F` and `S` (rule 4), on the loop's thread.
 unsafe fn poll<F: TaskFuture, S: Schedule>(header: NonNull<Header>) -> Poll<()> {
     // SAFETY: rules 1, 2, 4, 5. The waker lent to the poll owns no reference: never dropped.
     unsafe {
@@ -231,6 +241,10 @@ unsafe fn poll<F: TaskFuture, S: Schedule>(header: NonNull<Header>) -> Poll<()> 
     Poll::Ready(())
 }
 
+/// Ends the stage of the cell behind `header` as `end` says.
+///
+/// # Safety
+/// As for [`poll`]; `End::Take`'s pointer is to an `Option<Out<F>>`.
 unsafe fn end<F: TaskFuture, S: Schedule>(header: NonNull<Header>, end: End) {
     // SAFETY: as in `poll`; an output is not pinned, and `into` has its type (rule 4).
     unsafe {
@@ -248,11 +262,19 @@ unsafe fn end<F: TaskFuture, S: Schedule>(header: NonNull<Header>, end: End) {
     }
 }
 
+/// Hands the task behind `header` to its scheduler.
+///
+/// # Safety
+/// `header` is a live cell's, made for `F` and `S`; any thread.
 unsafe fn schedule<F: TaskFuture, S: Schedule>(header: NonNull<Header>) {
     // SAFETY: rule 4; the waking waker's reference keeps the cell alive meanwhile.
     let scheduler = unsafe { &header.cast::<Cell<F, S>>().as_ref().scheduler };
     scheduler.schedule(Woken(header, PhantomData));
 }
+/// Frees the cell behind `header`.
+///
+/// # Safety
+/// Its last reference is gone, and it was made for `F` and `S`.
 unsafe fn free<F: TaskFuture, S: Schedule>(header: NonNull<Header>) {
     // SAFETY: the last reference is gone (rule 1); the cell came from `Box::leak`.
     drop(unsafe { Box::from_raw(header.cast::<Cell<F, S>>().as_ptr()) });
@@ -285,15 +307,25 @@ fn remote(header: NonNull<Header>, shared: &Shared) -> RemoteTask {
     RemoteTask(unsafe { waker(header) })
 }
 /// A waker for the task behind `header`, owning a reference the caller gives it.
+///
+/// # Safety
+/// `header` is a live cell's; the caller gives the waker one of its references.
 unsafe fn waker(header: NonNull<Header>) -> Waker {
     // SAFETY: `WAKER` keeps the `RawWaker` contract for a cell's pointer.
     unsafe { Waker::from_raw(RawWaker::new(header.as_ptr().cast(), &WAKER)) }
 }
 /// The header behind a live waker's pointer, which holds a reference (rule 1).
+///
+/// # Safety
+/// `ptr` is a live waker's data pointer.
 unsafe fn header(ptr: *const ()) -> NonNull<Header> {
     // SAFETY: the caller passes a live waker's pointer, never null.
     unsafe { NonNull::new_unchecked(ptr.cast_mut()).cast() }
 }
+/// Wakes the task behind a waker's pointer, keeping the waker's reference.
+///
+/// # Safety
+/// `ptr` is a live waker's data pointer.
 unsafe fn wake_by_ref(ptr: *const ()) {
     // SAFETY: called on a live waker, or by the holder of a reference (rule 1).
     unsafe { (header(ptr).as_ref().vtable.schedule)(header(ptr)) }
