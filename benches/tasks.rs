@@ -7,8 +7,9 @@ use futures_util::task::LocalSpawnExt;
 
 mod common;
 
-/// Tasks per iteration.
-const TASKS: usize = 1_000;
+use common::tasks::{
+    ping_pong_evloop, spawn_and_join_evloop, yield_many_evloop, TASKS, YIELDERS, YIELDS,
+};
 
 fn spawn_many_local(c: &mut Criterion) {
     let mut group = c.benchmark_group("spawn_many_local");
@@ -37,10 +38,23 @@ fn spawn_many_local(c: &mut Criterion) {
     });
 }
 
-async fn spawn_and_join_evloop(tasks: usize) {
-    let handles: Vec<_> = (0..tasks).map(|_| evloop::spawn(async {})).collect();
-    for handle in handles {
-        handle.await.unwrap();
+/// A seed's cost: the same three workloads on a FIFO loop and a seeded one.
+fn seeded(c: &mut Criterion) {
+    let mut group = c.benchmark_group("seeded");
+    let runtimes = [
+        ("fifo", common::evloop()),
+        ("seeded", evloop::Builder::new().seed(7).build().unwrap()),
+    ];
+    for (order, rt) in &runtimes {
+        group.bench_function(format!("spawn_many_local/{order}"), |b| {
+            b.iter(|| rt.block_on(spawn_and_join_evloop(TASKS)))
+        });
+        group.bench_function(format!("yield_many/{order}"), |b| {
+            b.iter(|| rt.block_on(yield_many_evloop()))
+        });
+        group.bench_function(format!("ping_pong/{order}"), |b| {
+            b.iter(|| rt.block_on(ping_pong_evloop()))
+        });
     }
 }
 
@@ -134,30 +148,11 @@ fn spawn_many_remote(c: &mut Criterion) {
     });
 }
 
-/// Tasks and yields per task in `yield_many`.
-const YIELDERS: usize = 200;
-const YIELDS: usize = 1_000;
-
 fn yield_many(c: &mut Criterion) {
     let mut group = c.benchmark_group("yield_many");
     group.bench_function("evloop", |b| {
         let rt = common::evloop();
-        b.iter(|| {
-            rt.block_on(async {
-                let handles: Vec<_> = (0..YIELDERS)
-                    .map(|_| {
-                        evloop::spawn(async {
-                            for _ in 0..YIELDS {
-                                evloop::yield_now().await;
-                            }
-                        })
-                    })
-                    .collect();
-                for handle in handles {
-                    handle.await.unwrap();
-                }
-            })
-        })
+        b.iter(|| rt.block_on(yield_many_evloop()))
     });
     group.bench_function("tokio", |b| {
         let rt = common::tokio();
@@ -243,27 +238,7 @@ fn ping_pong(c: &mut Criterion) {
     let mut group = c.benchmark_group("ping_pong");
     group.bench_function("evloop", |b| {
         let rt = common::evloop();
-        b.iter(|| {
-            rt.block_on(async {
-                let pairs: Vec<_> = (0..TASKS)
-                    .map(|_| {
-                        evloop::spawn(async {
-                            let (ping_tx, ping_rx) = evloop::sync::oneshot::channel();
-                            let (pong_tx, pong_rx) = evloop::sync::oneshot::channel();
-                            evloop::spawn(async move {
-                                ping_rx.await.unwrap();
-                                pong_tx.send(()).unwrap();
-                            });
-                            ping_tx.send(()).unwrap();
-                            pong_rx.await.unwrap();
-                        })
-                    })
-                    .collect();
-                for pair in pairs {
-                    pair.await.unwrap();
-                }
-            })
-        })
+        b.iter(|| rt.block_on(ping_pong_evloop()))
     });
     group.bench_function("tokio", |b| {
         let rt = common::tokio();
@@ -431,6 +406,6 @@ fn chained_spawn(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = common::config();
-    targets = spawn_many_local, spawn_scaling, spawn_many_remote, yield_many, ping_pong, chained_spawn
+    targets = spawn_many_local, spawn_scaling, spawn_many_remote, yield_many, ping_pong, chained_spawn, seeded
 }
 criterion_main!(benches);

@@ -14,7 +14,6 @@
 //! `check::same_schedule`, the polls themselves.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::panic::Location;
 
 /// splitmix64's step: a well-mixed 64-bit value from any input, so that seed 0 and
@@ -83,6 +82,8 @@ impl Rng {
 pub(crate) enum Polled {
     /// It returned `Pending`.
     Pending,
+    /// It returned `Pending`, woken during the poll (it yielded): it runs again.
+    WokeItself,
     /// It returned `Ready`.
     Ready,
     /// It panicked.
@@ -114,8 +115,9 @@ pub(crate) struct Replay {
     pub(crate) seed: u64,
     /// The running hash of every poll and wake so far.
     digest: Cell<u64>,
-    /// The spawn number of each live task, by its process-wide id.
-    spawns: RefCell<HashMap<u64, u32>>,
+    /// The spawn number of each live task, by its slot in the executor's list of
+    /// tasks (slots are small numbers, reused once a task ends).
+    spawns: RefCell<Vec<u32>>,
     /// The last spawn number handed out.
     last_spawn: Cell<u32>,
     /// Turns whose step 3 began so far.
@@ -130,7 +132,7 @@ impl Replay {
         Replay {
             seed,
             digest: Cell::new(mix(seed)),
-            spawns: RefCell::new(HashMap::new()),
+            spawns: RefCell::new(Vec::new()),
             last_spawn: Cell::new(0),
             turn: Cell::new(0),
             steps: RefCell::new(None),
@@ -157,26 +159,41 @@ impl Replay {
         self.turn.set(self.turn.get() + 1);
     }
 
-    /// Task `id` was spawned: it gets the next spawn number.
-    pub(crate) fn spawned(&self, id: u64) {
+    /// The task in slot `slot` was just spawned: it gets the next spawn number.
+    pub(crate) fn spawned(&self, slot: u32) {
         let number = self.last_spawn.get() + 1;
         self.last_spawn.set(number);
-        self.spawns.borrow_mut().insert(id, number);
+        let mut spawns = self.spawns.borrow_mut();
+        let slot = slot as usize;
+        if spawns.len() <= slot {
+            spawns.resize(slot + 1, 0);
+        }
+        spawns[slot] = number;
+        drop(spawns);
         self.add(1, number, 0);
     }
 
-    /// Task `id` (0: `block_on`'s future) was woken onto the run queue.
-    pub(crate) fn woken(&self, id: u64) {
-        let number = self.number(id);
+    /// The task in slot `slot` (`None`: `block_on`'s future) was woken onto the
+    /// run queue.
+    #[inline]
+    pub(crate) fn woken(&self, slot: Option<u32>) {
+        let number = self.number(slot);
         self.add(2, number, 0);
     }
 
-    /// Task `id` (0: `block_on`'s future), spawned at `location`, was polled.
-    pub(crate) fn polled(&self, id: u64, location: &'static Location<'static>, result: Polled) {
-        let spawn = self.number(id);
+    /// The task in slot `slot` (`None`: `block_on`'s future), spawned at
+    /// `location`, was polled.
+    #[inline]
+    pub(crate) fn polled(
+        &self,
+        slot: Option<u32>,
+        location: &'static Location<'static>,
+        result: Polled,
+    ) {
+        let spawn = self.number(slot);
         self.add(3, spawn, result as u64);
-        let turn = if id == 0 { 0 } else { self.turn.get() };
         if let Some(steps) = self.steps.borrow_mut().as_mut() {
+            let turn = if slot.is_none() { 0 } else { self.turn.get() };
             steps.push(Step {
                 turn,
                 spawn,
@@ -186,21 +203,27 @@ impl Replay {
         }
     }
 
-    /// Task `id` ended: its spawn number is not needed any more.
-    pub(crate) fn ended(&self, id: u64) {
-        self.spawns.borrow_mut().remove(&id);
-    }
-
-    /// The spawn number of task `id` (0 for `block_on`'s future or a task that
-    /// ended).
-    fn number(&self, id: u64) -> u32 {
-        self.spawns.borrow().get(&id).copied().unwrap_or(0)
+    /// The spawn number of the task in `slot` (0 for `block_on`'s future).
+    fn number(&self, slot: Option<u32>) -> u32 {
+        let Some(slot) = slot else {
+            return 0;
+        };
+        self.spawns
+            .borrow()
+            .get(slot as usize)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Folds one event into the digest.
+    /// (FxHash's step: a rotate, a xor and a multiply. The digest compares two
+    /// runs of one program, it need not resist an adversary.)
+    #[inline]
     fn add(&self, kind: u64, spawn: u32, detail: u64) {
         let event = kind << 56 | detail << 40 | u64::from(spawn);
-        self.digest.set(mix(self.digest.get() ^ event));
+        let digest =
+            (self.digest.get().rotate_left(5) ^ event).wrapping_mul(0x51_7C_C1_B7_27_22_0A_95);
+        self.digest.set(digest);
     }
 }
 
@@ -233,27 +256,27 @@ mod tests {
 
     #[test]
     fn the_digest_tells_orders_apart() {
-        let run = |order: &[u64]| {
+        let run = |slots: &[u32]| {
             let replay = Replay::new(1);
-            for &id in order {
-                replay.spawned(id);
+            for &slot in slots {
+                replay.spawned(slot);
             }
-            for &id in order.iter().rev() {
-                replay.polled(id, Location::caller(), Polled::Ready);
+            for &slot in slots.iter().rev() {
+                replay.polled(Some(slot), Location::caller(), Polled::Ready);
             }
             replay.digest()
         };
         assert_eq!(
-            run(&[1, 2, 3]),
+            run(&[0, 1, 2]),
             run(&[7, 8, 9]),
-            "ids do not matter, spawn numbers do"
+            "slots do not matter, spawn numbers do"
         );
         let two = |first, second| {
             let replay = Replay::new(1);
             replay.spawned(1);
             replay.spawned(2);
-            replay.polled(first, Location::caller(), Polled::Ready);
-            replay.polled(second, Location::caller(), Polled::Ready);
+            replay.polled(Some(first), Location::caller(), Polled::Ready);
+            replay.polled(Some(second), Location::caller(), Polled::Ready);
             replay.digest()
         };
         assert_ne!(two(1, 2), two(2, 1));

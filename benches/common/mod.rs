@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use criterion::Criterion;
 
+pub mod tasks;
+
 /// evloop with its defaults (`event_interval` 61, `min(32, cores + 4)` blocking threads).
 pub fn evloop() -> evloop::Runtime {
     evloop::Runtime::new().unwrap()

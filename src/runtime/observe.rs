@@ -93,7 +93,7 @@ impl Runtime {
                         Poll::Pending => Polled::Pending,
                         Poll::Ready(_) => Polled::Ready,
                     };
-                    replay.polled(MAIN, location, result);
+                    replay.polled(None, location, result);
                 }
                 polled
             }

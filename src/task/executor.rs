@@ -310,10 +310,10 @@ impl Executor {
         if let Some(replay) = self.replay() {
             replay.next_turn();
         }
-        self.queue.borrow_mut().begin_turn(max_polls);
+        self.queue.borrow_mut().begin_turn();
         let mut polled = 0;
-        loop {
-            let Some(task) = self.queue.borrow_mut().next() else {
+        while polled < max_polls {
+            let Some(task) = self.queue.borrow_mut().next(max_polls - polled) else {
                 break;
             };
             self.poll_task(task);
@@ -328,7 +328,11 @@ impl Executor {
         task.meta.flags.start_running();
         if task.shared.is_aborted() {
             if let Some(replay) = self.replay() {
-                replay.polled(task.meta.id, task.meta.location, Polled::Aborted);
+                replay.polled(
+                    Some(task.meta.slot.get()),
+                    task.meta.location,
+                    Polled::Aborted,
+                );
             }
             // Its future's destructor may wake others: that is this task's doing.
             return self.as_task(&task, || {
@@ -343,17 +347,7 @@ impl Executor {
             || context::with_budget(|| panic::catch_unwind(AssertUnwindSafe(|| task.poll())));
         let polled = match &self.observers {
             None => poll(),
-            Some(observers) => {
-                let (id, location) = (task.meta.id, task.meta.location);
-                let polled = observers.poll(id, || self.name(id), location, poll);
-                if let Some(replay) = &observers.replay {
-                    replay.polled(id, location, polled_as(&polled));
-                }
-                if task.meta.flags.is_scheduled() {
-                    self.record(&task, Happened::WokeItself); // it goes to the back
-                }
-                polled
-            }
+            Some(observers) => self.poll_observed(observers, &task, poll),
         };
         match polled {
             Ok(Poll::Pending) if task.meta.flags.stop_running() => {
@@ -367,6 +361,31 @@ impl Executor {
                 self.end(&task);
             }),
         }
+    }
+
+    /// One poll of `task` through `poll`, under the observers' eyes. Out of line,
+    /// so that the loop without observers stays small.
+    #[inline(never)]
+    fn poll_observed(
+        &self,
+        observers: &Observers,
+        task: &Task,
+        poll: impl FnOnce() -> std::thread::Result<Poll<()>>,
+    ) -> std::thread::Result<Poll<()>> {
+        let (id, location) = (task.meta.id, task.meta.location);
+        let polled = match (&observers.recorder, &observers.watch) {
+            (None, None) => poll(), // only the schedule's record: nothing to time
+            _ => observers.poll(id, || self.name(id), location, poll),
+        };
+        let woke_itself = task.meta.flags.is_scheduled(); // it goes to the back
+        if let Some(replay) = &observers.replay {
+            let slot = Some(task.meta.slot.get());
+            replay.polled(slot, location, polled_as(&polled, woke_itself));
+        }
+        if woke_itself && observers.recorder.is_some() {
+            self.record(task, Happened::WokeItself);
+        }
+        polled
     }
 
     /// Runs `f`, which ends `task`: the wakes it makes (of whoever awaits the
@@ -386,9 +405,10 @@ impl Executor {
         let task_id = task.meta.id;
         if let Some(replay) = self.replay() {
             match happened {
-                Happened::Spawned => replay.spawned(task_id),
-                Happened::Woken | Happened::WokeItself => replay.woken(task_id),
-                Happened::Ended => replay.ended(task_id),
+                Happened::Spawned => replay.spawned(task.meta.slot.get()),
+                Happened::Woken => replay.woken(Some(task.meta.slot.get())),
+                // Part of its poll's record (`Polled::WokeItself`).
+                Happened::WokeItself | Happened::Ended => {}
             }
         }
         let Some(recorder) = self.recorder() else {
@@ -641,8 +661,9 @@ fn complete(task: &Task) {
 }
 
 /// How a poll ended, as the schedule's record names it.
-fn polled_as(polled: &std::thread::Result<Poll<()>>) -> Polled {
+fn polled_as(polled: &std::thread::Result<Poll<()>>, woke_itself: bool) -> Polled {
     match polled {
+        Ok(Poll::Pending) if woke_itself => Polled::WokeItself,
         Ok(Poll::Pending) => Polled::Pending,
         Ok(Poll::Ready(())) => Polled::Ready,
         Err(_) => Polled::Panicked,
