@@ -26,8 +26,8 @@
 //! The code is built in **floors**: a module uses only modules on lower floors, so
 //! every name you meet while reading one was defined below it (and where a lower
 //! floor must reach something higher — a task reaching its executor — it does so
-//! through a trait or a type-erased value, never an import). Floor 0 is the OS and
-//! what this thread is doing; floor 1 the parts of the loop (tasks, timers,
+//! through a trait or a type-erased value, never an import). Floor 0 is the OS,
+//! what this thread is doing and the recording halves (trace, replay); floor 1 the parts of the loop (tasks, timers,
 //! reactor, sync, blocking pool); floor 2 the runtime that owns them; floor 3 what
 //! users call (sockets, `io::Async`, time, signals, the trace's drawing). The tour
 //! goes top-down, in the order a reader wants the story:
@@ -65,11 +65,53 @@
 //! 9. **Embedding and scaling** — [`Runtime::run_until_stalled`],
 //!    [`Runtime::next_wakeup`] and the runtime's descriptor
 //!    (`src/runtime/embed.rs`); [`run_per_core`] for one loop per core.
-//! 10. **The floor below** — `src/context.rs` (what this thread drives, the
+//! 10. **Replaying an interleaving** — `src/task/run_queue.rs` owns the order of a
+//!     turn's polls (FIFO, or seeded), `src/replay.rs` the generator and the record
+//!     of the schedule, [`check`] the test helpers, [`io::duplex`] the in-memory
+//!     stream that replays where a socket cannot.
+//! 11. **The floor below** — `src/context.rs` (what this thread drives, the
 //!     cooperative budget), `src/sys.rs` and `src/task/cell.rs`, the only `unsafe`
-//!     code, each block with a `// SAFETY:` comment.
+//!     code, each block with a `// SAFETY:` comment (clippy's
+//!     `undocumented_unsafe_blocks` checks it).
 //!
 //! [`coming_from`] maps tokio's and asyncio's names to evloop's.
+//!
+//! ## Testing concurrency
+//!
+//! The loop polls ready tasks in FIFO order, so a test that passes once passes for
+//! ever, and an ordering bug it hides — a task that assumes another has run, a read
+//! and a write straddling an `.await` — waits for production. A seed
+//! ([`Builder::seed`], or `EVLOOP_SEED=N` for every runtime in the process) draws
+//! the order of each turn's ready tasks, of timers due together and of wakes from
+//! other threads from a small generator; a turn still polls the tasks FIFO would,
+//! so fairness is unchanged. The recipe, in a `#[test]`:
+//!
+//! ```
+//! use std::cell::Cell;
+//! use std::rc::Rc;
+//!
+//! evloop::check::explore(0..100, || async {
+//!     let (tx, rx) = evloop::sync::oneshot::channel();
+//!     let got = Rc::new(Cell::new(0));
+//!     let reader = evloop::spawn({
+//!         let got = got.clone();
+//!         async move { got.set(rx.await.unwrap()) }
+//!     });
+//!     evloop::spawn(async move { tx.send(7).unwrap() });
+//!     reader.await.unwrap();
+//!     assert_eq!(got.get(), 7);
+//! });
+//! ```
+//!
+//! [`check::explore`] runs the body on a fresh virtual-time runtime per seed and, on
+//! the first failure, prints `evloop: failed with seed S; replay it alone with
+//! EVLOOP_SEED=S cargo test NAME`; with that variable set the same order comes
+//! back every time. With virtual time, evloop's timers, channels, sync primitives,
+//! `JoinSet`, `yield_now` and [`io::duplex`] streams replay exactly
+//! ([`Runtime::schedule_digest`]; [`check::same_schedule`] names the first poll
+//! where two runs part). Real sockets and other threads stay nondeterministic:
+//! a seed orders what arrived in a turn, not when it arrives. `examples/race.rs`
+//! is the lesson.
 //!
 //! ## Panics in tasks
 //!

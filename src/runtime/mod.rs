@@ -14,9 +14,9 @@
 //!   2. Remote wakes  move what other threads woke or spawned onto the      │
 //!        │           run queue                        task/executor.rs     │
 //!        ▼                                                                 │
-//!   3. Run tasks     poll the tasks ready when the step began, oldest      │
-//!        │           first, each once, at most `event_interval` of them    │
-//!        │                                            task/executor.rs     │
+//!   3. Run tasks     poll the ready tasks, oldest first (or in a seeded    │
+//!        │           order), each once, at most `event_interval` of them   │
+//!        │                              task/executor.rs, run_queue.rs     │
 //!        ▼                                                                 │
 //!   4. Reactor       decide how long to wait (`decide_wait`: not at all    │
 //!        │           if work is ready, else until the next timer), wait    │

@@ -21,7 +21,7 @@ use crate::lock::lock;
 use crate::sync::Event;
 
 /// Starts `loops` event loops, each on a thread of its own (`evloop-loop-<i>`)
-/// with its own [`Runtime`], and runs `setup(i)` on loop `i` as its main future.
+/// with its own [`Runtime`](super::Runtime), and runs `setup(i)` on loop `i` as its main future.
 /// A loop ends when its `setup` returns, or when [`Loops::stop`] is called (its
 /// remaining tasks are then dropped, as when any runtime is dropped).
 ///
