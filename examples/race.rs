@@ -117,13 +117,17 @@ fn explore(count: u64, fixed: bool) -> bool {
             }
         });
     }));
+    let seeds = match tried.get() {
+        1 => "1 seed".to_string(),
+        n => format!("{n} seeds"),
+    };
     match explored {
         Ok(()) => {
-            println!("explored {} seeds: every order was right", tried.get());
+            println!("explored {seeds}: every order was right");
             true
         }
         Err(_) => {
-            println!("explored {} seeds: the last one went WRONG", tried.get());
+            println!("explored {seeds}: the last one went WRONG");
             false
         }
     }

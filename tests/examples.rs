@@ -362,6 +362,15 @@ fn the_race_is_right_under_fifo_and_a_seed_that_breaks_it_breaks_it_every_time()
         "{line}"
     );
 
+    // With EVLOOP_SEED set, --explore runs that seed alone.
+    let (alone, stdout) = run(example("race")
+        .args(["--explore", "200"])
+        .env("EVLOOP_SEED", seed));
+    assert!(stdout.contains("explored 1 seed:"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&alone.stderr).contains(line),
+        "{stdout}"
+    );
     for _ in 0..20 {
         let (replayed, stdout) = run(example("race").env("EVLOOP_SEED", seed));
         assert_eq!(

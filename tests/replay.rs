@@ -251,3 +251,18 @@ fn each_loop_of_a_seeded_run_per_core_gets_its_own_seed() {
     );
     again.join();
 }
+
+#[test]
+fn a_timeline_names_the_seed_that_replays_it() {
+    let rt = Builder::new()
+        .seed(17)
+        .trace(true)
+        .virtual_time(true)
+        .build()
+        .unwrap();
+    rt.block_on(async { evloop::spawn(evloop::yield_now()).await.unwrap() });
+    let timeline = rt.timeline();
+    assert_eq!(timeline.seed(), Some(17));
+    assert!(timeline.to_string().contains("(seed 17)"), "{timeline}");
+    assert_eq!(runtime(None).timeline().seed(), None);
+}
