@@ -159,8 +159,12 @@ impl BlockingPool {
                     Err(why) => Outcome::NeverRan(why),
                 };
                 outstanding.fetch_sub(1, Ordering::SeqCst);
-                // Nobody waiting (the runtime was dropped): dropped quietly.
-                let _ = tx.send((outcome, crate::context::pool_thread()));
+                // Nobody waiting (the handle was aborted, the runtime dropped): the
+                // outcome comes back and is dropped here, on this thread, and its
+                // destructor may panic. Caught, as the loop catches a panicking
+                // destructor: the panic hook has reported it, the thread lives on.
+                let thread = crate::context::pool_thread();
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(tx.send((outcome, thread)))));
             },
         ));
         rx
@@ -226,7 +230,10 @@ impl BlockingPool {
             .fetch_sub(dropped.len(), Ordering::SeqCst);
         drop(state);
         self.pool.work.notify_all();
-        drop(dropped);
+        // Each holds a user's closure, whose destructor may panic: one at a time.
+        for job in dropped {
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(job)));
+        }
     }
 }
 
@@ -244,7 +251,9 @@ impl Pool {
         loop {
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
-                job(Ok(()), &self.outstanding);
+                // A job catches its own panics; this is the last guard, so that
+                // nothing a job does can end the thread behind the pool's count.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| job(Ok(()), &self.outstanding)));
                 state = self.lock();
                 continue;
             }

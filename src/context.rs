@@ -107,6 +107,23 @@ pub(crate) fn driving_id() -> u32 {
         .unwrap_or(0)
 }
 
+/// Panics if this thread is driving a runtime other than `owner` (0: none): a
+/// future of runtime `owner` — `what` — awaited inside another runtime's loop on
+/// this thread would wait for ever, since nothing drives `owner` meanwhile. (Polled
+/// outside any loop, by an embedder between its `turn`s, it is fine.)
+#[track_caller]
+pub(crate) fn check_driven_by(owner: u32, what: &str) {
+    let current = driving_id();
+    if current != 0 && current != owner {
+        panic!(
+            "evloop: {what} of runtime #{owner} was awaited inside runtime #{current}'s loop, \
+             on the same thread: runtime #{owner} does not run meanwhile, so it would wait \
+             for ever. Await it where runtime #{owner} runs (its block_on, or a task spawned \
+             on it), or hand the work to runtime #{owner} through a Handle from another thread"
+        );
+    }
+}
+
 /// The part of the current record that `part` picks, as a `T`, if this thread
 /// drives a runtime.
 pub(crate) fn current<T: 'static>(part: fn(&Driving) -> &Rc<dyn Any>) -> Option<Rc<T>> {

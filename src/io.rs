@@ -33,6 +33,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 use crate::reactor::{Direction, Fd, IoSource};
+use crate::sys::FileKind;
 
 mod duplex;
 
@@ -62,23 +63,43 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Errors
     ///
-    /// If the descriptor cannot be made non-blocking, or epoll refuses it (a
-    /// regular file, which is always ready, is refused: read it with
-    /// `spawn_blocking` instead).
+    /// `InvalidInput` for a regular file or a directory, which are always ready (read
+    /// them with `spawn_blocking` instead); whatever the OS says if the descriptor
+    /// cannot be made non-blocking or epoll refuses it. On an error, or the panic
+    /// below, the descriptor is left as it was.
     ///
     /// # Panics
     ///
     /// Outside a runtime.
     pub fn new(inner: T) -> io::Result<Async<T>> {
-        crate::sys::set_nonblocking(inner.as_fd())?;
+        // Every check first: on any error the descriptor is left as it was (its
+        // flags are shared with every dup of it).
         let reactor = crate::runtime::current_reactor().unwrap_or_else(|| {
             panic!(
                 "evloop::io::Async::new called outside a runtime: call it inside Runtime::block_on"
             )
         });
-        Ok(Async {
-            source: IoSource::new(Fd(inner), reactor)?,
-        })
+        let what = match crate::sys::file_kind(inner.as_fd())? {
+            FileKind::Regular => Some("a regular file"),
+            FileKind::Directory => Some("a directory"),
+            FileKind::Other => None,
+        };
+        if let Some(what) = what {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "evloop::io::Async::new: descriptor {} is {what}, which is always ready: \
+                     epoll cannot wait for it. Read and write it on the blocking pool \
+                     instead, with evloop::spawn_blocking",
+                    inner.as_fd().as_raw_fd()
+                ),
+            ));
+        }
+        // Registered first, then made non-blocking: a refused registration has
+        // changed nothing.
+        let source = IoSource::new(Fd(inner), reactor)?;
+        crate::sys::set_nonblocking(source.get_ref().0.as_fd())?;
+        Ok(Async { source })
     }
 
     /// Waits until the descriptor may be readable: at once, unless a read said

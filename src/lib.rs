@@ -134,6 +134,7 @@ mod context;
 mod lock;
 mod reactor;
 mod replay;
+mod room;
 mod sys;
 mod waker_slot;
 

@@ -237,7 +237,10 @@ impl Reactor {
     fn deregister(&self, source: &mut impl mio::event::Source, token: Token, socket: bool) {
         // Deregistering can only fail if the fd is already closed; nothing to undo.
         let _ = self.registry.deregister(source);
-        let waiters = self.sources.borrow_mut().try_remove(token.0);
+        let mut sources = self.sources.borrow_mut();
+        let waiters = sources.try_remove(token.0);
+        crate::room::give_back_slab(&mut sources); // the last of a crowd closed
+        drop(sources);
         self.sockets.set(self.sockets.get() - usize::from(socket));
         drop(waiters);
     }

@@ -233,6 +233,7 @@ impl Signal {
             self.seen = deliveries.count;
             if let Some(place) = self.place.take() {
                 deliveries.waiters.remove(place);
+                crate::room::give_back_slab(&mut deliveries.waiters);
             }
             return Poll::Ready(Ok(()));
         }
@@ -254,6 +255,7 @@ impl Drop for Signal {
         if let Some(place) = self.place {
             if let Some(deliveries) = signals().get_mut(&self.kind.0) {
                 deliveries.waiters.remove(place);
+                crate::room::give_back_slab(&mut deliveries.waiters);
             }
         }
     }

@@ -110,6 +110,33 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok((read, write))
 }
 
+/// What a descriptor is, as far as waiting for readiness goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    /// A regular file: always ready, so epoll refuses it.
+    Regular,
+    /// A directory: epoll refuses it too.
+    Directory,
+    /// Anything else: a socket, pipe, terminal, eventfd, …
+    Other,
+}
+
+/// What `fd` is (`fstat`).
+pub(crate) fn file_kind(fd: BorrowedFd<'_>) -> io::Result<FileKind> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: `fd` is open (borrowed); `stat` is a valid place for the result.
+    if unsafe { libc::fstat(fd.as_raw_fd(), stat.as_mut_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstat succeeded, so it filled `stat` in (and it started zeroed).
+    let mode = unsafe { stat.assume_init() }.st_mode & libc::S_IFMT;
+    Ok(match mode {
+        libc::S_IFREG => FileKind::Regular,
+        libc::S_IFDIR => FileKind::Directory,
+        _ => FileKind::Other,
+    })
+}
+
 /// Makes `fd` non-blocking (`O_NONBLOCK`), as the reactor's sources must be.
 pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     set_flag(fd, libc::F_GETFL, libc::F_SETFL, libc::O_NONBLOCK)
@@ -286,6 +313,16 @@ mod pipe_tests {
         let mut byte = [0u8; 1];
         pipe.read_exact(&mut byte).unwrap();
         assert_eq!(i32::from(byte[0]), libc::SIGUSR2);
+    }
+
+    #[test]
+    fn file_kind_tells_files_and_directories_from_pipes() {
+        let (read, _write) = pipe().unwrap();
+        assert_eq!(file_kind(read.as_fd()).unwrap(), FileKind::Other);
+        let file = File::open("/proc/self/status").unwrap();
+        assert_eq!(file_kind(file.as_fd()).unwrap(), FileKind::Regular);
+        let dir = File::open("/").unwrap();
+        assert_eq!(file_kind(dir.as_fd()).unwrap(), FileKind::Directory);
     }
 
     #[test]

@@ -106,9 +106,10 @@ impl TcpListener {
     ///
     /// Outside a runtime.
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        let reactor = current_reactor("TcpListener::from_std"); // before any change
         listener.set_nonblocking(true)?;
         let listener = mio::net::TcpListener::from_std(listener);
-        let source = IoSource::new(listener, current_reactor("TcpListener::from_std"))?;
+        let source = IoSource::new(listener, reactor)?;
         Ok(TcpListener { source })
     }
 
@@ -238,8 +239,10 @@ impl TcpStream {
     ///
     /// Outside a runtime.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        let reactor = current_reactor("TcpStream::from_std"); // before any change
         stream.set_nonblocking(true)?;
-        TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
+        let source = IoSource::new(mio::net::TcpStream::from_std(stream), reactor)?;
+        Ok(TcpStream { source })
     }
 
     /// Takes the stream off the reactor. It stays non-blocking

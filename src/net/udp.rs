@@ -109,9 +109,10 @@ impl UdpSocket {
     ///
     /// Outside a runtime.
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        let reactor = current_reactor("UdpSocket::from_std"); // before any change
         socket.set_nonblocking(true)?;
         let socket = mio::net::UdpSocket::from_std(socket);
-        let source = IoSource::new(socket, current_reactor("UdpSocket::from_std"))?;
+        let source = IoSource::new(socket, reactor)?;
         Ok(UdpSocket { source })
     }
 

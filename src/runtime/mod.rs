@@ -115,6 +115,7 @@ impl Runtime {
         let resources = Rc::new(Resources::new(&builder)?);
         let observers = resources.observers.clone();
         let executor = Executor::new(resources.reactor.unparker(), builder.seed, observers);
+        resources.timers.set_owner(executor.owner());
         let alarm = Alarm::new(&resources.reactor);
         let main = Arc::new(MainWaker {
             woken: AtomicBool::new(true),

@@ -365,6 +365,7 @@ impl<T> Receiver<T> {
         context::budgeted(cx, |cx| {
             let mut state = self.chan.lock();
             if let Some(value) = state.queue.pop_front() {
+                crate::room::give_back_deque(&mut state.queue); // a burst is over
                 let sender = state.pass_room_on();
                 drop(state);
                 wake(sender);
@@ -404,6 +405,7 @@ impl<T> Receiver<T> {
         let mut state = self.chan.lock();
         match state.queue.pop_front() {
             Some(value) => {
+                crate::room::give_back_deque(&mut state.queue); // a burst is over
                 let sender = state.pass_room_on();
                 drop(state);
                 wake(sender);

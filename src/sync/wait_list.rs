@@ -86,6 +86,7 @@ impl WaitList {
         let waiter = &mut self.waiters[key];
         if waiter.granted {
             self.waiters.remove(key);
+            crate::room::give_back_slab(&mut self.waiters); // a crowd was served
             *place = None;
             return (Poll::Ready(()), None);
         }
@@ -110,6 +111,7 @@ impl WaitList {
         if !waiter.granted {
             self.unlink(&waiter);
         }
+        crate::room::give_back_slab(&mut self.waiters); // a crowd has left
         waiter.granted
     }
 

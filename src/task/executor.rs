@@ -30,14 +30,15 @@ use std::task::{Poll, Waker};
 
 use slab::Slab;
 
+use super::drop_quietly;
 use super::injector::{find_injector, Injected, Injector, Injects, INJECTORS};
 use super::run_queue::RunQueue;
 use super::state::{Flags, Wake};
-use super::{drop_quietly, ROOM_KEPT};
 use super::{JoinError, JoinHandle, Joiner, Meta, RemoteTask, Schedule, Task, TaskFuture, Woken};
 use crate::context;
 use crate::lock::lock;
 use crate::replay::{Polled, Replay};
+use crate::room;
 use crate::trace::record::{Cause, Event, Observers, Recorder};
 
 /// A task as `Runtime::tasks` shows it.
@@ -487,15 +488,14 @@ impl Executor {
 
     /// Gives back the memory a burst grew (the task list, the run queue, the
     /// injector's scratch space) once they are empty again, down to a tenth of
-    /// [`ROOM_KEPT`]. The runtime calls it when the loop is about to sleep: not in
+    /// `room::ROOM_KEPT`. The runtime calls it when the loop is about to sleep: not in
     /// the middle of a busy stretch, where the room would only be grown again.
     pub(crate) fn give_back_room(&self) {
         let mut tasks = self.tasks.borrow_mut();
-        if tasks.is_empty() && tasks.capacity() > ROOM_KEPT {
-            *tasks = Slab::with_capacity(ROOM_KEPT / 10);
-        }
-        self.queue.borrow_mut().give_back_room(ROOM_KEPT);
-        self.injected.borrow_mut().give_back_room(ROOM_KEPT);
+        room::give_back_slab(&mut tasks);
+        drop(tasks);
+        self.queue.borrow_mut().give_back_room();
+        self.injected.borrow_mut().give_back_room();
     }
 
     /// Each task that has not ended, as `Runtime::tasks` shows it.

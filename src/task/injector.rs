@@ -90,15 +90,10 @@ pub(crate) struct Injector<S> {
 }
 
 impl<S> Injected<S> {
-    /// Shrinks vectors a burst grew past `kept` entries, once step 2 has emptied
-    /// them.
-    pub(crate) fn give_back_room(&mut self, kept: usize) {
-        if self.wakes.capacity() > kept {
-            self.wakes.shrink_to(kept / 10);
-        }
-        if self.spawns.capacity() > kept {
-            self.spawns.shrink_to(kept / 10);
-        }
+    /// Shrinks vectors a burst grew, once step 2 has emptied them.
+    pub(crate) fn give_back_room(&mut self) {
+        crate::room::give_back_vec(&mut self.wakes);
+        crate::room::give_back_vec(&mut self.spawns);
     }
 }
 

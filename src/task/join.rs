@@ -96,6 +96,13 @@ impl<T: 'static> JoinHandle<T> {
     }
 }
 
+impl<T> JoinHandle<T> {
+    /// The runtime the task belongs to (its executor's id).
+    pub(crate) fn owner(&self) -> u32 {
+        self.task.meta.owner
+    }
+}
+
 impl<T: 'static> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
@@ -107,6 +114,8 @@ impl<T: 'static> Future for JoinHandle<T> {
                 let output = this.task.take_output::<T>();
                 return Poll::Ready(output.expect("JoinHandle polled after it returned"));
             }
+            // Not done: whoever polls must be the loop that will finish it.
+            context::check_driven_by(this.task.meta.owner, "a JoinHandle");
             let joiner = &this.task.meta.joiner;
             match joiner.take() {
                 Some(Joiner::Waker(current)) if current.will_wake(cx.waker()) => {

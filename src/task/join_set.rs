@@ -111,6 +111,9 @@ impl<T: 'static> JoinSet<T> {
         context::budgeted(cx, |cx| {
             let mut ended = self.ended.borrow_mut();
             let Some(slot) = ended.slots.pop_front() else {
+                if let Some((_, (_, handle))) = self.handles.iter().next() {
+                    context::check_driven_by(handle.owner(), "a JoinSet");
+                }
                 let old = ended.waiter.register(cx.waker());
                 drop(ended);
                 drop(old);
@@ -118,6 +121,8 @@ impl<T: 'static> JoinSet<T> {
             };
             drop(ended);
             let (_, mut handle) = self.handles.remove(slot);
+            crate::room::give_back_slab(&mut self.handles);
+            crate::room::give_back_deque(&mut self.ended.borrow_mut().slots);
             Poll::Ready(Some(
                 handle.try_take().expect("an ended task's output waits"),
             ))

@@ -47,10 +47,6 @@ pub(crate) use executor::{Awaits, Executor, TaskState};
 /// A runtime's injection queue (`injector.rs`), carrying the executor's spawns.
 pub(crate) type Injector = injector::Injector<executor::RemoteSpawn>;
 
-/// Collections that a burst grew to this many entries give the memory back once
-/// they are empty again (down to a tenth of it), instead of holding their peak.
-pub(crate) const ROOM_KEPT: usize = 4096;
-
 /// Drops `value`, catching a panic from its destructor: one bad destructor must not
 /// take the loop down.
 pub(crate) fn drop_quietly<T>(value: T) {

@@ -140,10 +140,8 @@ impl RunQueue {
     }
 
     /// Gives back the memory a burst grew, once the queue is empty again.
-    pub(crate) fn give_back_room(&mut self, kept: usize) {
-        if self.tasks.is_empty() && self.tasks.capacity() > kept {
-            self.tasks.shrink_to(kept / 10);
-        }
+    pub(crate) fn give_back_room(&mut self) {
+        crate::room::give_back_deque(&mut self.tasks);
     }
 
     /// Takes every queued task out (the runtime is dropped).

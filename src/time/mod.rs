@@ -218,7 +218,11 @@ impl Sleep {
         // No clock read here: step 1 of the loop reads the clock once per turn and
         // fires every timer that is due, so a timer that is gone has fired.
         match this.key {
-            Some(key) if timers.update(key, cx.waker()) => Poll::Pending,
+            Some(key) if timers.update(key, cx.waker()) => {
+                // Registered: whoever polls must be the loop that fires it.
+                crate::context::check_driven_by(timers.owner(), "a Sleep");
+                Poll::Pending
+            }
             Some(_) => {
                 this.key = None;
                 this.fired = true;

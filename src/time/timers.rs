@@ -13,7 +13,9 @@
 //! Every operation is O(log n), with exact deadlines (no wheel slots to round to):
 //! a key is the deadline in nanoseconds after the timers were made, and a number.
 //! `seq` tells apart timers with equal deadlines and makes them fire in the order
-//! they were set.
+//! they were set. A deadline more than 584 years after that (past `u64`'s
+//! nanoseconds — only a virtual clock gets there) waits in a small list of its
+//! own with its exact `Instant`, and fires at its time, after every nearer one.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::BTreeMap;
@@ -29,6 +31,9 @@ use crate::trace::record::{Cause, Recorder};
 /// due in between with one wake. Well inside the promise that a timer fires
 /// within 0.1 ms; a timer alone is not delayed at all.
 pub(crate) const COALESCE: Duration = Duration::from_micros(60);
+
+/// A key's `at` for a deadline too far off to count in nanoseconds.
+const FAR: u64 = u64::MAX;
 
 /// Names one registered timer. 16 bytes: the map moves entries about as it
 /// inserts, so a small key (with the 16-byte waker, a 32-byte entry rather than
@@ -50,6 +55,9 @@ pub(crate) struct Timers {
     origin: Instant,
     /// Registered timers, earliest first, each with the waker to wake.
     entries: RefCell<BTreeMap<TimerKey, Waker>>,
+    /// Timers too far off for a key's nanoseconds, by `seq`, with their exact
+    /// deadlines. (Their keys' `at` is `FAR`.)
+    far: RefCell<BTreeMap<u64, (Instant, Waker)>>,
     /// The next `seq` to hand out.
     next_seq: Cell<u64>,
     /// Scratch space for `fire_due`, kept to avoid an allocation per turn.
@@ -61,6 +69,8 @@ pub(crate) struct Timers {
     recorder: OnceCell<Rc<Recorder>>,
     /// With a seed: shuffles the timers that fall due in the same turn.
     shuffle: Option<RefCell<Rng>>,
+    /// The runtime these timers belong to (its executor's id; 0 until told).
+    owner: Cell<u32>,
 }
 
 impl Timers {
@@ -73,11 +83,23 @@ impl Timers {
             origin: clock.now(),
             clock,
             entries: RefCell::new(BTreeMap::new()),
+            far: RefCell::new(BTreeMap::new()),
             next_seq: Cell::new(0),
             due: RefCell::new(Vec::new()),
             recorder: OnceCell::new(),
             shuffle: seed.map(|seed| RefCell::new(Rng::new(seed, Stream::Timers))),
+            owner: Cell::new(0),
         }
+    }
+
+    /// The runtime these timers belong to is `owner` (its executor's id).
+    pub(crate) fn set_owner(&self, owner: u32) {
+        self.owner.set(owner);
+    }
+
+    /// The runtime these timers belong to.
+    pub(crate) fn owner(&self) -> u32 {
+        self.owner.get()
     }
 
     /// Tracing is on: say so to the recording at each wake.
@@ -98,13 +120,20 @@ impl Timers {
             at: self.nanos(deadline),
             seq,
         };
-        self.entries.borrow_mut().insert(key, waker);
+        if key.at == FAR {
+            self.far.borrow_mut().insert(seq, (deadline, waker));
+        } else {
+            self.entries.borrow_mut().insert(key, waker);
+        }
         key
     }
 
     /// Replaces the waker of a registered timer, unless it is the same one.
     /// Returns false if the timer is no longer registered (it fired).
     pub(crate) fn update(&self, key: TimerKey, waker: &Waker) -> bool {
+        if key.at == FAR {
+            return self.update_far(key.seq, waker);
+        }
         let mut entries = self.entries.borrow_mut();
         match entries.get_mut(&key) {
             Some(current) => {
@@ -119,8 +148,25 @@ impl Timers {
         }
     }
 
+    /// [`Timers::update`] for a far timer.
+    #[cold]
+    fn update_far(&self, seq: u64, waker: &Waker) -> bool {
+        let mut far = self.far.borrow_mut();
+        let Some((_, current)) = far.get_mut(&seq) else {
+            return false;
+        };
+        let old = (!current.will_wake(waker)).then(|| std::mem::replace(current, waker.clone()));
+        drop(far);
+        drop(old);
+        true
+    }
+
     /// Removes a timer, if it is still registered.
     pub(crate) fn remove(&self, key: TimerKey) {
+        if key.at == FAR {
+            let removed = self.far.borrow_mut().remove(&key.seq);
+            return drop(removed);
+        }
         let removed = self.entries.borrow_mut().remove(&key);
         drop(removed);
     }
@@ -133,10 +179,15 @@ impl Timers {
 
     /// The earliest deadline of any registered timer.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.entries
+        let near = self
+            .entries
             .borrow()
             .first_key_value()
-            .map(|(key, _)| self.instant(key.at))
+            .map(|(key, _)| key.at);
+        match near {
+            Some(at) => Some(self.instant(at)),
+            None => self.far.borrow().values().map(|(at, _)| *at).min(),
+        }
     }
 
     /// When the alarm should ring for timers whose earliest deadline is `first`:
@@ -144,8 +195,11 @@ impl Timers {
     /// serves every timer in that window (each at most `COALESCE` late) instead of
     /// one alarm — a `timerfd_settime` and a wake — per timer.
     pub(crate) fn ring_at(&self, first: Instant) -> Instant {
+        let Some(window_end) = first.checked_add(COALESCE) else {
+            return first;
+        };
         let last = TimerKey {
-            at: self.nanos(first + COALESCE),
+            at: self.nanos(window_end),
             seq: u64::MAX,
         };
         let entries = self.entries.borrow();
@@ -154,10 +208,10 @@ impl Timers {
     }
 
     /// `deadline` as a key's `at`: nanoseconds after `origin` (0 for one before
-    /// it, which has passed anyway).
+    /// it, which has passed anyway; `FAR` for one too far off to count so).
     fn nanos(&self, deadline: Instant) -> u64 {
         let after = deadline.saturating_duration_since(self.origin).as_nanos();
-        u64::try_from(after).unwrap_or(u64::MAX) // 584 years on: never, in effect
+        u64::try_from(after).unwrap_or(FAR) // at FAR itself: far too, which is exact
     }
 
     /// A key's `at` as an instant.
@@ -165,30 +219,50 @@ impl Timers {
         self.origin + Duration::from_nanos(at)
     }
 
+    /// Moves the far timers due by `now` onto `due`, in deadline order.
+    #[cold]
+    fn take_far_due(&self, now: Instant, due: &mut Vec<Waker>) {
+        let mut far = self.far.borrow_mut();
+        let mut fired: Vec<(Instant, u64)> = far
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(seq, (at, _))| (*at, *seq))
+            .collect();
+        fired.sort_unstable();
+        due.extend(
+            fired
+                .into_iter()
+                .filter_map(|(_, seq)| far.remove(&seq).map(|(_, w)| w)),
+        );
+    }
+
     /// How many timers are registered.
     pub(crate) fn len(&self) -> usize {
-        self.entries.borrow().len()
+        self.entries.borrow().len() + self.far.borrow().len()
     }
 
     /// Step 1: removes every timer whose deadline has passed and wakes it, in
     /// deadline order (with a seed, in an order drawn from it). Returns how many
     /// fired.
     pub(crate) fn fire_due(&self) -> usize {
-        if self.entries.borrow().is_empty() {
+        if self.entries.borrow().is_empty() && self.far.borrow().is_empty() {
             return 0; // no clock read for a loop without timers
         }
         let now = self.clock.now();
         self.fired_up_to.set(now);
-        let now = self.nanos(now);
         let mut due = self.due.take();
         {
+            let at = self.nanos(now);
             let mut entries = self.entries.borrow_mut();
             while let Some(entry) = entries.first_entry() {
-                if entry.key().at > now {
+                if entry.key().at > at {
                     break;
                 }
                 due.push(entry.remove());
             }
+        }
+        if !self.far.borrow().is_empty() {
+            self.take_far_due(now, &mut due);
         }
         let fired = due.len();
         if let Some(rng) = &self.shuffle {
