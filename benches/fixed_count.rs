@@ -10,11 +10,14 @@
 
 mod common;
 
-use common::tasks::{ping_pong_evloop, spawn_and_join_evloop, yield_many_evloop, TASKS};
+use common::tasks::{
+    ping_pong_evloop, request_reply_evloop, spawn_and_join_evloop, yield_many_evloop, TASKS,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: fixed_count spawn_many_local|yield_many|ping_pong ITERATIONS [SEED]";
+    let usage =
+        "usage: fixed_count spawn_many_local|yield_many|ping_pong|request_reply ITERATIONS [SEED]";
     let (Some(workload), Some(iterations)) = (args.first(), args.get(1)) else {
         // `cargo bench` runs every bench binary with `--bench`: nothing to count.
         return eprintln!("{usage}");
@@ -31,6 +34,7 @@ fn main() {
             "spawn_many_local" => rt.block_on(spawn_and_join_evloop(TASKS)),
             "yield_many" => rt.block_on(yield_many_evloop()),
             "ping_pong" => rt.block_on(ping_pong_evloop()),
+            "request_reply" => rt.block_on(request_reply_evloop(1_000)),
             _ => panic!("{usage}"),
         }
     }

@@ -19,7 +19,7 @@ pub(crate) const ROOM_KEPT: usize = 4096;
 #[inline]
 pub(crate) fn give_back_deque<T>(queue: &mut VecDeque<T>) {
     if queue.capacity() > ROOM_KEPT && queue.is_empty() {
-        queue.shrink_to(ROOM_KEPT / 10);
+        shrink_deque(queue);
     }
 }
 
@@ -27,7 +27,7 @@ pub(crate) fn give_back_deque<T>(queue: &mut VecDeque<T>) {
 #[inline]
 pub(crate) fn give_back_vec<T>(vec: &mut Vec<T>) {
     if vec.capacity() > ROOM_KEPT && vec.is_empty() {
-        vec.shrink_to(ROOM_KEPT / 10);
+        shrink_vec(vec);
     }
 }
 
@@ -36,8 +36,28 @@ pub(crate) fn give_back_vec<T>(vec: &mut Vec<T>) {
 #[inline]
 pub(crate) fn give_back_slab<T>(slab: &mut Slab<T>) {
     if slab.capacity() > ROOM_KEPT && slab.is_empty() {
-        *slab = Slab::with_capacity(ROOM_KEPT / 10);
+        shrink_slab(slab);
     }
+}
+
+// The shrinking itself, out of line: the callers' steady path is one comparison.
+
+#[cold]
+#[inline(never)]
+fn shrink_deque<T>(queue: &mut VecDeque<T>) {
+    queue.shrink_to(ROOM_KEPT / 10);
+}
+
+#[cold]
+#[inline(never)]
+fn shrink_vec<T>(vec: &mut Vec<T>) {
+    vec.shrink_to(ROOM_KEPT / 10);
+}
+
+#[cold]
+#[inline(never)]
+fn shrink_slab<T>(slab: &mut Slab<T>) {
+    *slab = Slab::with_capacity(ROOM_KEPT / 10);
 }
 
 #[cfg(test)]

@@ -53,3 +53,22 @@ pub async fn ping_pong_evloop() {
         pair.await.unwrap();
     }
 }
+
+/// A server task answering `rounds` requests over `mpsc::channel(10)`, each
+/// with a oneshot reply (the `request_reply` bench in `sync.rs`).
+pub async fn request_reply_evloop(rounds: u64) {
+    use evloop::sync::{mpsc, oneshot};
+    let (tx, mut rx) = mpsc::channel::<(u64, oneshot::Sender<u64>)>(10);
+    let server = evloop::spawn(async move {
+        while let Some((value, reply)) = rx.recv().await {
+            let _ = reply.send(value + 1);
+        }
+    });
+    for i in 0..rounds {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        tx.send((i, reply_tx)).await.unwrap();
+        assert_eq!(reply_rx.await.unwrap(), i + 1);
+    }
+    drop(tx);
+    server.await.unwrap();
+}

@@ -288,8 +288,11 @@ impl Executor {
         self.injector.take(&mut injected);
         let owner = self.owner();
         // Other threads' timing decides what came; a seed decides the order.
-        self.queue.borrow_mut().shuffle(&mut injected.wakes);
-        self.queue.borrow_mut().shuffle(&mut injected.spawns);
+        if injected.wakes.len() + injected.spawns.len() > 1 {
+            let mut queue = self.queue.borrow_mut();
+            queue.shuffle(&mut injected.wakes);
+            queue.shuffle(&mut injected.spawns);
+        }
         for (task, cause) in injected.wakes.drain(..) {
             let task = task.into_local(owner);
             task.shared.arrived(); // a later wake from another thread sends it again
@@ -308,8 +311,8 @@ impl Executor {
     /// them and each at most once (`run_queue.rs` states the turn's rules).
     /// Returns how many were polled.
     pub(crate) fn run_ready(&self, max_polls: usize) -> usize {
-        if let Some(replay) = self.replay() {
-            replay.next_turn();
+        if self.observers.is_some() {
+            self.note_turn();
         }
         self.queue.borrow_mut().begin_turn();
         let mut polled = 0;
@@ -361,6 +364,14 @@ impl Executor {
                 task.cancel(JoinError::panicked(task.meta.id, panic));
                 self.end(&task);
             }),
+        }
+    }
+
+    /// A turn's step 3 begins: the schedule's record counts it.
+    #[cold]
+    fn note_turn(&self) {
+        if let Some(replay) = self.replay() {
+            replay.next_turn();
         }
     }
 

@@ -52,6 +52,8 @@ enum Order {
         remote: Rng,
         /// How many tasks at the front are left of the shuffled batch.
         batch: usize,
+        /// The turn that batch belongs to: a new turn starts a new batch.
+        batch_turn: u16,
     },
 }
 
@@ -64,6 +66,7 @@ impl RunQueue {
                 rng: Rng::new(seed, Stream::RunQueue),
                 remote: Rng::new(seed, Stream::Remote),
                 batch: 0,
+                batch_turn: 0,
             },
         };
         RunQueue {
@@ -87,9 +90,6 @@ impl RunQueue {
     /// Step 3 begins a new turn.
     pub(crate) fn begin_turn(&mut self) {
         self.turn = self.turn.wrapping_add(1);
-        if let Order::Seeded { batch, .. } = &mut self.order {
-            *batch = 0;
-        }
     }
 
     /// The next task this turn polls, when it may poll `polls_left` more (at
@@ -114,7 +114,16 @@ impl RunQueue {
     #[inline(never)]
     fn next_seeded(&mut self, polls_left: usize) -> Option<Task> {
         let turn = self.turn;
-        if let Order::Seeded { rng, batch, .. } = &mut self.order {
+        if let Order::Seeded {
+            rng,
+            batch,
+            batch_turn,
+            ..
+        } = &mut self.order
+        {
+            if *batch_turn != turn {
+                (*batch, *batch_turn) = (0, turn); // what is left of the last turn's
+            }
             if *batch == 0 {
                 // A new batch: the tasks at the front not polled this turn yet,
                 // as many as the turn may still poll, shuffled.

@@ -58,6 +58,8 @@ pub(crate) struct Timers {
     /// Timers too far off for a key's nanoseconds, by `seq`, with their exact
     /// deadlines. (Their keys' `at` is `FAR`.)
     far: RefCell<BTreeMap<u64, (Instant, Waker)>>,
+    /// Whether `far` holds any timer: read each turn, so no borrow is needed.
+    any_far: Cell<bool>,
     /// The next `seq` to hand out.
     next_seq: Cell<u64>,
     /// Scratch space for `fire_due`, kept to avoid an allocation per turn.
@@ -84,6 +86,7 @@ impl Timers {
             clock,
             entries: RefCell::new(BTreeMap::new()),
             far: RefCell::new(BTreeMap::new()),
+            any_far: Cell::new(false),
             next_seq: Cell::new(0),
             due: RefCell::new(Vec::new()),
             recorder: OnceCell::new(),
@@ -122,6 +125,7 @@ impl Timers {
         };
         if key.at == FAR {
             self.far.borrow_mut().insert(seq, (deadline, waker));
+            self.any_far.set(true);
         } else {
             self.entries.borrow_mut().insert(key, waker);
         }
@@ -164,7 +168,10 @@ impl Timers {
     /// Removes a timer, if it is still registered.
     pub(crate) fn remove(&self, key: TimerKey) {
         if key.at == FAR {
-            let removed = self.far.borrow_mut().remove(&key.seq);
+            let mut far = self.far.borrow_mut();
+            let removed = far.remove(&key.seq);
+            self.any_far.set(!far.is_empty());
+            drop(far);
             return drop(removed);
         }
         let removed = self.entries.borrow_mut().remove(&key);
@@ -178,6 +185,7 @@ impl Timers {
     }
 
     /// The earliest deadline of any registered timer.
+    #[inline]
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let near = self
             .entries
@@ -186,8 +194,15 @@ impl Timers {
             .map(|(key, _)| key.at);
         match near {
             Some(at) => Some(self.instant(at)),
-            None => self.far.borrow().values().map(|(at, _)| *at).min(),
+            None if self.any_far.get() => self.next_far_deadline(),
+            None => None,
         }
+    }
+
+    /// The earliest far deadline.
+    #[cold]
+    fn next_far_deadline(&self) -> Option<Instant> {
+        self.far.borrow().values().map(|(at, _)| *at).min()
     }
 
     /// When the alarm should ring for timers whose earliest deadline is `first`:
@@ -234,6 +249,7 @@ impl Timers {
                 .into_iter()
                 .filter_map(|(_, seq)| far.remove(&seq).map(|(_, w)| w)),
         );
+        self.any_far.set(!far.is_empty());
     }
 
     /// How many timers are registered.
@@ -245,7 +261,7 @@ impl Timers {
     /// deadline order (with a seed, in an order drawn from it). Returns how many
     /// fired.
     pub(crate) fn fire_due(&self) -> usize {
-        if self.entries.borrow().is_empty() && self.far.borrow().is_empty() {
+        if self.entries.borrow().is_empty() && !self.any_far.get() {
             return 0; // no clock read for a loop without timers
         }
         let now = self.clock.now();
@@ -261,7 +277,7 @@ impl Timers {
                 due.push(entry.remove());
             }
         }
-        if !self.far.borrow().is_empty() {
+        if self.any_far.get() {
             self.take_far_due(now, &mut due);
         }
         let fired = due.len();
