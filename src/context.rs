@@ -40,6 +40,11 @@ pub(crate) struct Driving {
     pub(crate) resources: Rc<dyn Any>,
 }
 
+/// The id the trace and the slow-poll alarm give `block_on`'s own future, which
+/// is not a task but is polled like one (task ids start at 1). Here, below both,
+/// so that neither reaches into the other for it.
+pub const MAIN: u64 = 0;
+
 thread_local! {
     /// The runtime this thread is driving, if any.
     static CURRENT: RefCell<Option<Driving>> = const { RefCell::new(None) };

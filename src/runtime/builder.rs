@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 pub(crate) const DEBUG_SLOW_POLL: Duration = Duration::from_millis(100);
 
 /// What tracing records and shows (`Builder::trace`, `EVLOOP_TRACE`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Tracing {
     /// Whether the runtime records at all.
     pub(crate) on: bool,
@@ -31,24 +32,37 @@ pub(crate) struct Tracing {
     pub(crate) print_wakes: bool,
     /// Print the chart to stderr when the runtime is dropped (`EVLOOP_TRACE=timeline`).
     pub(crate) print_on_drop: bool,
+    /// Write the Chrome Trace Event JSON here when the runtime is dropped
+    /// (`EVLOOP_TRACE=perfetto:PATH`).
+    pub(crate) perfetto: Option<PathBuf>,
 }
 
 impl Tracing {
-    /// What the environment asks for: `EVLOOP_TRACE=timeline` or `wakes`.
-    fn from_env() -> Tracing {
-        match std::env::var("EVLOOP_TRACE").as_deref() {
-            Ok("timeline") => Tracing {
-                on: true,
-                print_wakes: false,
-                print_on_drop: true,
-            },
-            Ok("wakes") => Tracing {
-                on: true,
-                print_wakes: true,
-                print_on_drop: false,
-            },
-            _ => Tracing::default(),
+    /// What the environment asks for: `EVLOOP_TRACE` is a comma-separated list
+    /// of `timeline`, `wakes` and `perfetto:PATH`. An unknown word is an error,
+    /// said when the runtime is built.
+    fn from_env() -> Result<Tracing, String> {
+        let mut tracing = Tracing::default();
+        let Ok(value) = std::env::var("EVLOOP_TRACE") else {
+            return Ok(tracing);
+        };
+        for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            match word {
+                "timeline" => tracing.print_on_drop = true,
+                "wakes" => tracing.print_wakes = true,
+                _ => match word.strip_prefix("perfetto:") {
+                    Some(path) if !path.is_empty() => tracing.perfetto = Some(path.into()),
+                    _ => {
+                        return Err(format!(
+                            "EVLOOP_TRACE={value:?}: {word:?} is not a trace; use timeline, \
+                             wakes or perfetto:PATH, several joined with commas"
+                        ))
+                    }
+                },
+            }
+            tracing.on = true;
         }
+        Ok(tracing)
     }
 }
 
@@ -81,8 +95,9 @@ pub struct Builder {
     pub(super) slow_poll_sink: Option<Sink>,
     /// The seed the loop's orders are drawn from; `None`: FIFO.
     pub(crate) seed: Option<u64>,
-    /// What was wrong with `EVLOOP_SEED`, if anything: `build()` says so.
-    pub(super) seed_error: Option<String>,
+    /// What was wrong with `EVLOOP_SEED` or `EVLOOP_TRACE`, if anything: `build()`
+    /// says so.
+    pub(super) env_error: Option<String>,
 }
 
 impl fmt::Debug for Builder {
@@ -119,16 +134,20 @@ impl Builder {
             Ok(seed) => (seed, None),
             Err(error) => (None, Some(error)),
         };
+        let (tracing, trace_error) = match Tracing::from_env() {
+            Ok(tracing) => (tracing, None),
+            Err(error) => (Tracing::default(), Some(error)),
+        };
         Builder {
             virtual_time: false,
             event_interval: DEFAULT_EVENT_INTERVAL,
             max_blocking_threads: blocking::default_max_threads(),
             blocking_keep_alive: DEFAULT_KEEP_ALIVE,
-            tracing: Tracing::from_env(),
+            tracing,
             slow_poll_threshold: debug.then_some(DEBUG_SLOW_POLL),
             slow_poll_sink: None,
             seed,
-            seed_error,
+            env_error: seed_error.or(trace_error),
         }
     }
 
@@ -215,7 +234,6 @@ impl Builder {
     /// ```
     pub fn seed(mut self, seed: u64) -> Builder {
         self.seed = Some(seed);
-        self.seed_error = None;
         self
     }
 
@@ -228,7 +246,7 @@ impl Builder {
     /// not a number), naming the option; otherwise whatever the OS says when the reactor's epoll
     /// instance or eventfd cannot be created (usually: out of file descriptors).
     pub fn build(self) -> io::Result<Runtime> {
-        if let Some(error) = &self.seed_error {
+        if let Some(error) = &self.env_error {
             return Err(invalid(error));
         }
         if self.max_blocking_threads == 0 {

@@ -95,6 +95,8 @@ pub struct Runtime {
     event_interval: usize,
     /// Whether to print the timeline when dropped (`EVLOOP_TRACE=timeline`).
     print_timeline: bool,
+    /// Where to write the trace JSON when dropped (`EVLOOP_TRACE=perfetto:PATH`).
+    perfetto: Option<std::path::PathBuf>,
     /// Whether the stuck-program report was printed (it is, once).
     stuck_reported: Cell<bool>,
 }
@@ -129,6 +131,7 @@ impl Runtime {
             main,
             event_interval: builder.event_interval,
             print_timeline: builder.tracing.print_on_drop,
+            perfetto: builder.tracing.perfetto.clone(),
             stuck_reported: Cell::new(false),
         })
     }
@@ -242,7 +245,7 @@ impl Runtime {
         }
         if let Wait::JumpTo(deadline) = wait {
             if events == 0 {
-                self.resources.timers.clock().advance_to(deadline);
+                self.jump_clock(deadline);
             }
         }
     }

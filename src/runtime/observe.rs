@@ -12,9 +12,10 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use super::Runtime;
+use crate::context::MAIN;
 use crate::replay::Polled;
 use crate::task::{Awaits, TaskState as Where};
-use crate::trace::record::{Event, MAIN};
+use crate::trace::record::Event;
 use crate::trace::{TaskInfo, TaskState, Timeline};
 
 impl Runtime {
@@ -116,6 +117,21 @@ impl Runtime {
         }
     }
 
+    /// Moves a virtual clock to `deadline`: the loop's wait, recorded as one when
+    /// tracing is on (it is what a real clock would have slept).
+    pub(super) fn jump_clock(&self, deadline: std::time::Instant) {
+        let clock = self.resources.timers.clock();
+        if let Some(recorder) = self.resources.recorder() {
+            let start = clock.now();
+            recorder.record(Event::Slept {
+                start,
+                end: deadline.max(start),
+                events: 0,
+            });
+        }
+        clock.advance_to(deadline);
+    }
+
     /// Before the loop waits with no timeout: if `block_on`'s future is pending and
     /// nothing can ever wake anything — no ready task, timer, socket, blocking job,
     /// `Handle`, and no waker held outside the runtime's own tasks — says so on
@@ -187,7 +203,24 @@ impl Runtime {
             watch.stop();
         }
         if self.print_timeline {
-            eprint!("{}", self.timeline());
+            eprint!("\n{}", self.timeline()); // on a line of its own
+        }
+        if let Some(path) = &self.perfetto {
+            let written = std::fs::File::create(path).and_then(|file| {
+                let mut out = std::io::BufWriter::new(file);
+                self.timeline().write_trace_json(&mut out)?;
+                std::io::Write::flush(&mut out)
+            });
+            match written {
+                Ok(()) => eprintln!(
+                    "evloop: trace written to {} (open it in ui.perfetto.dev)",
+                    path.display()
+                ),
+                Err(e) => eprintln!(
+                    "evloop: could not write the trace to {}: {e}",
+                    path.display()
+                ),
+            }
         }
     }
 }

@@ -33,10 +33,12 @@ use std::fmt;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
+mod perfetto;
 pub(crate) mod record;
 pub(crate) mod watch;
 
-pub use record::{Cause, Event, CAPACITY, MAIN};
+pub use crate::context::MAIN;
+pub use record::{Cause, Event, CAPACITY};
 pub use watch::SlowPoll;
 
 /// Columns of a timeline chart, its rows' labels aside.

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::watch::Watch;
+use crate::context::MAIN;
 use crate::replay::Replay;
 
 /// What watches a runtime's loop, when anything does: the recording, the
@@ -72,10 +73,6 @@ impl Observers {
 /// How many events a recording keeps: the last 65,536 (48 bytes each, 3 MB). Older ones
 /// are dropped as new ones come, so a long program never grows without end.
 pub const CAPACITY: usize = 65_536;
-
-/// The id a recording gives `block_on`'s own future, which is not a task but is
-/// polled like one (task ids start at 1).
-pub const MAIN: u64 = 0;
 
 /// What made a task ready to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::record::MAIN;
+use crate::context::MAIN;
 use crate::lock::lock;
 
 /// A poll that held the loop too long, as the alarm reports it.
