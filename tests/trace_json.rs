@@ -80,8 +80,7 @@ fn the_trace_names_its_tracks_and_has_a_slice_per_poll_in_order() {
     );
     let last = events
         .iter()
-        .filter(|e| e["ph"] == "X" && e["tid"] == sleeper)
-        .next_back()
+        .rfind(|e| e["ph"] == "X" && e["tid"] == sleeper)
         .unwrap();
     assert_eq!(last["args"]["result"], "ready");
     let waits = polls(track("the loop: waiting for I/O"));
