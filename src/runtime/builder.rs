@@ -35,11 +35,13 @@ pub(crate) struct Tracing {
     /// Write the Chrome Trace Event JSON here when the runtime is dropped
     /// (`EVLOOP_TRACE=perfetto:PATH`).
     pub(crate) perfetto: Option<PathBuf>,
+    /// Write the SVG picture here when the runtime is dropped (`EVLOOP_TRACE=svg:PATH`).
+    pub(crate) svg: Option<PathBuf>,
 }
 
 impl Tracing {
     /// What the environment asks for: `EVLOOP_TRACE` is a comma-separated list
-    /// of `timeline`, `wakes` and `perfetto:PATH`. An unknown word is an error,
+    /// of `timeline`, `wakes`, `perfetto:PATH` and `svg:PATH`. An unknown word is an error,
     /// said when the runtime is built.
     fn from_env() -> Result<Tracing, String> {
         let mut tracing = Tracing::default();
@@ -50,12 +52,15 @@ impl Tracing {
             match word {
                 "timeline" => tracing.print_on_drop = true,
                 "wakes" => tracing.print_wakes = true,
-                _ => match word.strip_prefix("perfetto:") {
-                    Some(path) if !path.is_empty() => tracing.perfetto = Some(path.into()),
+                _ => match word.split_once(':') {
+                    Some(("perfetto", path)) if !path.is_empty() => {
+                        tracing.perfetto = Some(path.into());
+                    }
+                    Some(("svg", path)) if !path.is_empty() => tracing.svg = Some(path.into()),
                     _ => {
                         return Err(format!(
                             "EVLOOP_TRACE={value:?}: {word:?} is not a trace; use timeline, \
-                             wakes or perfetto:PATH, several joined with commas"
+                             wakes, perfetto:PATH or svg:PATH, several joined with commas"
                         ))
                     }
                 },

@@ -95,8 +95,9 @@ pub struct Runtime {
     event_interval: usize,
     /// Whether to print the timeline when dropped (`EVLOOP_TRACE=timeline`).
     print_timeline: bool,
-    /// Where to write the trace JSON when dropped (`EVLOOP_TRACE=perfetto:PATH`).
-    perfetto: Option<std::path::PathBuf>,
+    /// Where to write the trace JSON and the SVG picture when dropped
+    /// (`EVLOOP_TRACE=perfetto:PATH`, `svg:PATH`).
+    pictures: [Option<std::path::PathBuf>; 2],
     /// Whether the stuck-program report was printed (it is, once).
     stuck_reported: Cell<bool>,
 }
@@ -131,7 +132,10 @@ impl Runtime {
             main,
             event_interval: builder.event_interval,
             print_timeline: builder.tracing.print_on_drop,
-            perfetto: builder.tracing.perfetto.clone(),
+            pictures: [
+                builder.tracing.perfetto.clone(),
+                builder.tracing.svg.clone(),
+            ],
             stuck_reported: Cell::new(false),
         })
     }

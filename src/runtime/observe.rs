@@ -205,22 +205,35 @@ impl Runtime {
         if self.print_timeline {
             eprint!("\n{}", self.timeline()); // on a line of its own
         }
-        if let Some(path) = &self.perfetto {
-            let written = std::fs::File::create(path).and_then(|file| {
-                let mut out = std::io::BufWriter::new(file);
-                self.timeline().write_trace_json(&mut out)?;
-                std::io::Write::flush(&mut out)
-            });
-            match written {
-                Ok(()) => eprintln!(
-                    "evloop: trace written to {} (open it in ui.perfetto.dev)",
-                    path.display()
-                ),
-                Err(e) => eprintln!(
-                    "evloop: could not write the trace to {}: {e}",
-                    path.display()
-                ),
-            }
+        let [perfetto, svg] = &self.pictures;
+        if let Some(path) = perfetto {
+            let timeline = self.timeline();
+            let what = "trace (open it in ui.perfetto.dev)";
+            write_picture(path, what, |out| timeline.write_trace_json(out));
         }
+        if let Some(path) = svg {
+            let timeline = self.timeline();
+            write_picture(path, "picture", |out| timeline.write_svg(out));
+        }
+    }
+}
+
+/// Writes a picture of the loop to `path` with `write`, and says so on stderr.
+fn write_picture(
+    path: &std::path::Path,
+    what: &str,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) {
+    let written = std::fs::File::create(path).and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        write(&mut out)?;
+        std::io::Write::flush(&mut out)
+    });
+    match written {
+        Ok(()) => eprintln!("evloop: {what} written to {}", path.display()),
+        Err(e) => eprintln!(
+            "evloop: could not write the {what} to {}: {e}",
+            path.display()
+        ),
     }
 }

@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 
 mod perfetto;
 pub(crate) mod record;
+mod svg;
 pub(crate) mod watch;
 
 pub use crate::context::MAIN;
