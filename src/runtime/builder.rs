@@ -37,11 +37,13 @@ pub(crate) struct Tracing {
     pub(crate) perfetto: Option<PathBuf>,
     /// Write the SVG picture here when the runtime is dropped (`EVLOOP_TRACE=svg:PATH`).
     pub(crate) svg: Option<PathBuf>,
+    /// Tell each turn on stderr (`EVLOOP_TRACE=turns`).
+    pub(crate) turns: bool,
 }
 
 impl Tracing {
     /// What the environment asks for: `EVLOOP_TRACE` is a comma-separated list
-    /// of `timeline`, `wakes`, `perfetto:PATH` and `svg:PATH`. An unknown word is an error,
+    /// of `timeline`, `wakes`, `turns`, `perfetto:PATH` and `svg:PATH`. An unknown word is an error,
     /// said when the runtime is built.
     fn from_env() -> Result<Tracing, String> {
         let mut tracing = Tracing::default();
@@ -52,6 +54,7 @@ impl Tracing {
             match word {
                 "timeline" => tracing.print_on_drop = true,
                 "wakes" => tracing.print_wakes = true,
+                "turns" => tracing.turns = true,
                 _ => match word.split_once(':') {
                     Some(("perfetto", path)) if !path.is_empty() => {
                         tracing.perfetto = Some(path.into());
@@ -60,7 +63,7 @@ impl Tracing {
                     _ => {
                         return Err(format!(
                             "EVLOOP_TRACE={value:?}: {word:?} is not a trace; use timeline, \
-                             wakes, perfetto:PATH or svg:PATH, several joined with commas"
+                             wakes, turns, perfetto:PATH or svg:PATH, several joined with commas"
                         ))
                     }
                 },

@@ -55,6 +55,7 @@ mod alarm;
 mod builder;
 mod embed;
 mod handle;
+mod narrate;
 mod observe;
 mod per_core;
 mod replay;
@@ -98,6 +99,8 @@ pub struct Runtime {
     /// Where to write the trace JSON and the SVG picture when dropped
     /// (`EVLOOP_TRACE=perfetto:PATH`, `svg:PATH`).
     pictures: [Option<std::path::PathBuf>; 2],
+    /// Tells each turn on stderr (`EVLOOP_TRACE=turns`), if asked.
+    narrator: Option<narrate::Narrator>,
     /// Whether the stuck-program report was printed (it is, once).
     stuck_reported: Cell<bool>,
 }
@@ -136,6 +139,7 @@ impl Runtime {
                 builder.tracing.perfetto.clone(),
                 builder.tracing.svg.clone(),
             ],
+            narrator: builder.tracing.turns.then(narrate::Narrator::default),
             stuck_reported: Cell::new(false),
         })
     }
@@ -211,6 +215,7 @@ impl Runtime {
         // 4. Reactor: decide how long to wait, wait for I/O, wake its waiters.
         let wait = decide_wait(&self.outlook(max_wait, jump));
         self.wait_for_io(wait);
+        self.narrate(wait); // EVLOOP_TRACE=turns: say what this turn did
         polled
     }
 

@@ -205,6 +205,9 @@ impl Runtime {
         if self.print_timeline {
             eprint!("\n{}", self.timeline()); // on a line of its own
         }
+        if let Some(narrator) = &self.narrator {
+            narrator.flush();
+        }
         let [perfetto, svg] = &self.pictures;
         if let Some(path) = perfetto {
             let timeline = self.timeline();

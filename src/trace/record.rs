@@ -166,6 +166,8 @@ pub(crate) struct Recorder {
     cause: Cell<Cause>,
     /// Whether to print each wake as it happens (`EVLOOP_TRACE=wakes`).
     print_wakes: bool,
+    /// How many events were ever recorded (the ring keeps the last ones).
+    recorded: Cell<u64>,
 }
 
 impl Recorder {
@@ -179,6 +181,7 @@ impl Recorder {
             labels: RefCell::new(HashMap::from([(MAIN, "block_on's future".to_string())])),
             cause: Cell::new(Cause::Spawn),
             print_wakes,
+            recorded: Cell::new(0),
         }
     }
 
@@ -199,6 +202,20 @@ impl Recorder {
             events.pop_front();
         }
         events.push_back(event);
+        self.recorded.set(self.recorded.get() + 1);
+    }
+
+    /// How many events were ever recorded: a mark for [`Recorder::events_since`].
+    pub(crate) fn recorded(&self) -> u64 {
+        self.recorded.get()
+    }
+
+    /// The events recorded since `mark` (those the ring still holds), oldest first.
+    pub(crate) fn events_since(&self, mark: u64) -> Vec<Event> {
+        let new = (self.recorded.get() - mark.min(self.recorded.get())) as usize;
+        let events = self.events.borrow();
+        let skip = events.len().saturating_sub(new);
+        events.iter().skip(skip).copied().collect()
     }
 
     /// Notes task `id`'s label (at its spawn).
