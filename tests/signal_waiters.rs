@@ -40,16 +40,19 @@ fn time(count: usize) -> Duration {
 fn a_hundred_thousand_dropped_ctrl_c_waits_leave_nothing_and_stay_fast() {
     wait_and_give_up(); // installs the handler, starts the signal thread
     let before = live();
-    let first = time(10_000);
+    // Each figure is the best of five rounds of 2,000: one preemption on a busy
+    // machine must not decide it.
+    let best = || (0..5).map(|_| time(2_000)).min().unwrap();
+    let first = best();
     time(80_000);
-    let last = time(10_000);
+    let last = best();
     let grown = live() - before;
-    eprintln!("100,000 dropped waits: {grown} bytes held; first 10,000 {first:?}, last {last:?}");
+    eprintln!("100,000 dropped waits: {grown} bytes held; first 2,000 {first:?}, last {last:?}");
     assert!(grown < 1 << 20, "100,000 dropped waits held {grown} bytes");
-    // Polling is O(1): the last ten thousand are no slower than the first (with a
-    // wide margin for a busy machine).
+    // Polling is O(1): the last rounds are no slower than the first (with a wide
+    // margin for a busy machine).
     assert!(
         last < first * 3,
-        "first 10,000: {first:?}, last 10,000: {last:?}"
+        "first 2,000: {first:?}, last 2,000: {last:?}"
     );
 }
