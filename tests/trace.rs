@@ -79,9 +79,15 @@ fn two_named_tasks_are_recorded_in_the_order_they_ran_and_drawn_as_named_rows() 
     };
     let alpha_row = row("alpha |").unwrap_or_else(|| panic!("no alpha row:\n{chart}"));
     let beta_row = row("beta |").unwrap_or_else(|| panic!("no beta row:\n{chart}"));
-    assert!(alpha_row.contains('#') && beta_row.contains('#'), "{chart}");
-    // Alpha ends at 30 ms of 60: its last '#' lies in the chart's first 60 %.
-    let last_mark = |row: &str| row.rfind('#').unwrap() - row.find('|').unwrap();
+    // A poll is drawn ':' (a sliver of its column) to '#' (all of it); under
+    // virtual time a poll takes no time, so a sliver.
+    let polled = |c: char| ":-+*#".contains(c);
+    assert!(
+        alpha_row.contains(polled) && beta_row.contains(polled),
+        "{chart}"
+    );
+    // Alpha ends at 30 ms of 60: its last poll lies in the chart's first 60 %.
+    let last_mark = |row: &str| row.rfind(polled).unwrap() - row.find('|').unwrap();
     assert!(last_mark(alpha_row) < 60, "{chart}");
     assert!(last_mark(beta_row) > 90, "{chart}");
     assert!(chart.contains("100 columns"), "{chart}");
@@ -359,4 +365,53 @@ fn a_program_that_can_never_progress_says_so_naming_each_task_and_its_spawn_site
         "{report}"
     );
     assert!(report.contains("nothing can wake it"), "{report}");
+}
+
+#[test]
+fn a_crowd_of_tasks_folds_into_one_row_past_twenty() {
+    let rt = evloop::Builder::new()
+        .trace(true)
+        .virtual_time(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut set = evloop::JoinSet::new();
+        for i in 0..30u64 {
+            set.spawn(async move { evloop::time::sleep(Duration::from_millis(i)).await });
+        }
+        set.join_all().await;
+    });
+    let chart = rt.timeline().to_string();
+    let rows = chart.lines().filter(|l| l.contains(" |")).count();
+    // 19 tasks, "12 more tasks" (11 of the set and block_on's future), the loop.
+    assert_eq!(rows, 21, "{chart}");
+    assert!(chart.contains("12 more tasks |"), "{chart}");
+}
+
+#[test]
+fn a_cell_is_shaded_by_how_much_of_it_was_spent_polling() {
+    let rt = evloop::Builder::new().trace(true).build().unwrap();
+    rt.block_on(async {
+        evloop::task::Builder::new()
+            .name("busy")
+            .spawn(async {
+                let start = std::time::Instant::now();
+                while start.elapsed() < Duration::from_millis(30) {} // holds the loop
+                evloop::time::sleep(Duration::from_millis(30)).await;
+            })
+            .await
+            .unwrap();
+    });
+    let chart = rt.timeline().to_string();
+    let busy = chart
+        .lines()
+        .find(|l| l.trim_start().starts_with("busy |"))
+        .unwrap();
+    let cells = &busy[busy.find('|').unwrap() + 1..busy.rfind('|').unwrap()];
+    // The first half is one long poll: solid. The second is a short one: a sliver.
+    assert!(cells[..40].chars().all(|c| c == '#'), "{chart}");
+    assert!(
+        cells[60..].contains(':') && !cells[60..].contains('#'),
+        "{chart}"
+    );
 }

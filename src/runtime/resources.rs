@@ -74,7 +74,8 @@ fn observers(
     }
     if let Some(threshold) = builder.slow_poll_threshold {
         let sink = builder.slow_poll_sink.clone();
-        let sink = sink.unwrap_or_else(|| std::sync::Arc::new(|poll| eprintln!("{poll}")));
+        // On a line of its own: a spinner may have left its frame unended.
+        let sink = sink.unwrap_or_else(|| std::sync::Arc::new(|poll| eprintln!("\n{poll}")));
         observers.watch = Some(Watch::start(threshold, sink)?);
     }
     observers.replay = builder.seed.map(|seed| Rc::new(Replay::new(seed)));

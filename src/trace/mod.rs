@@ -133,43 +133,61 @@ impl Timeline {
         Some(times.fold((first, first), |(lo, hi), t| (lo.min(t), hi.max(t))))
     }
 
-    /// The rows of the chart: a label, and its 100 cells.
+    /// The rows of the chart: a label, and its 100 cells. Past [`MAX_ROWS`] tasks,
+    /// the busiest keep their rows and the rest share one.
     fn rows(&self, start: Instant, column: Duration) -> Vec<(String, [u8; COLUMNS])> {
+        let width = column.as_nanos().max(1);
         let cell = |t: Instant| {
-            let at = t.saturating_duration_since(start).as_nanos() / column.as_nanos().max(1);
+            let at = t.saturating_duration_since(start).as_nanos() / width;
             (at as usize).min(COLUMNS - 1)
         };
         let mark = |row: &mut [u8; COLUMNS], from: Instant, to: Instant, mark: u8| {
             for c in row.iter_mut().take(cell(to) + 1).skip(cell(from)) {
-                // '#' wins over '.', '.' over a blank: the busiest state shows.
-                if *c == b' ' || mark == b'#' {
+                if *c == b' ' {
                     *c = mark;
                 }
             }
         };
+        // The share of each column a task spent being polled.
+        let busy = |shares: &mut [f64; COLUMNS], from: Instant, to: Instant| {
+            let (a, b) = (
+                from.saturating_duration_since(start),
+                to.saturating_duration_since(start),
+            );
+            let (a, b) = (a.as_nanos(), b.as_nanos().max(a.as_nanos() + 1));
+            let (first, last) = (cell(from), cell(to));
+            for (c, share) in shares.iter_mut().enumerate().take(last + 1).skip(first) {
+                let (lo, hi) = (c as u128 * width, (c as u128 + 1) * width);
+                let overlap = b.min(hi).saturating_sub(a.max(lo));
+                *share += overlap as f64 / width as f64;
+            }
+            // A poll shows even when it took no time (virtual time, the last column).
+            shares[cell(from)] = shares[cell(from)].max(f64::MIN_POSITIVE);
+        };
         let mut order: Vec<u64> = Vec::new();
-        let mut tasks: HashMap<u64, ([u8; COLUMNS], Option<Instant>)> = HashMap::new();
+        let mut tasks: HashMap<u64, TaskRow> = HashMap::new();
         let mut loop_row = [b' '; COLUMNS];
         let mut threads: Vec<[u8; COLUMNS]> = Vec::new();
         for event in &self.events {
             if let Some(task) = event.task() {
                 tasks.entry(task).or_insert_with(|| {
                     order.push(task);
-                    ([b' '; COLUMNS], None)
+                    TaskRow::default()
                 });
             }
             match *event {
-                Event::Woken { task, at, .. } => tasks.get_mut(&task).unwrap().1 = Some(at),
+                Event::Woken { task, at, .. } => tasks.get_mut(&task).unwrap().ready = Some(at),
                 Event::Polled {
                     task,
                     start: s,
                     end,
                 } => {
-                    let (row, ready) = tasks.get_mut(&task).unwrap();
-                    if let Some(ready) = ready.take() {
-                        mark(row, ready, s, b'.');
+                    let row = tasks.get_mut(&task).unwrap();
+                    if let Some(ready) = row.ready.take() {
+                        mark(&mut row.cells, ready, s, b'.');
                     }
-                    mark(row, s, end, b'#');
+                    busy(&mut row.shares, s, end);
+                    row.polled += end - s;
                 }
                 Event::Ended { .. } => {}
                 Event::Slept { start: s, end, .. } => mark(&mut loop_row, s, end, b'~'),
@@ -194,10 +212,31 @@ impl Timeline {
             label if sharing[&label] > 1 => format!("{label} #{task}"),
             label => label,
         };
+        // Too many rows to read: the busiest keep theirs, in order, the rest fold.
+        let mut folded = Vec::new();
+        if order.len() > MAX_ROWS {
+            let mut by_time = order.clone();
+            by_time.sort_by_key(|task| std::cmp::Reverse(tasks[task].polled));
+            folded = by_time.split_off(MAX_ROWS - 1);
+            order.retain(|task| !folded.contains(task));
+        }
         let mut rows: Vec<_> = order
             .iter()
-            .map(|&task| (label(task), tasks[&task].0))
+            .map(|&task| (label(task), tasks[&task].drawn()))
             .collect();
+        if !folded.is_empty() {
+            let mut all = TaskRow::default();
+            for task in &folded {
+                let row = &tasks[task];
+                for c in 0..COLUMNS {
+                    all.shares[c] = all.shares[c].max(row.shares[c]);
+                    if all.cells[c] == b' ' {
+                        all.cells[c] = row.cells[c];
+                    }
+                }
+            }
+            rows.push((format!("{} more tasks", folded.len()), all.drawn()));
+        }
         rows.push(("the loop, waiting for I/O".to_string(), loop_row));
         for (i, row) in threads.into_iter().enumerate() {
             rows.push((format!("blocking thread {}", i + 1), row));
@@ -205,6 +244,49 @@ impl Timeline {
         rows
     }
 }
+
+/// Past this many rows of tasks, the least busy fold into one.
+const MAX_ROWS: usize = 20;
+
+/// A task's row while the chart is drawn.
+struct TaskRow {
+    /// '.' where it was ready and waited for the loop.
+    cells: [u8; COLUMNS],
+    /// The share of each column it spent being polled.
+    shares: [f64; COLUMNS],
+    /// When it last became ready, if it has not been polled since.
+    ready: Option<Instant>,
+    /// How long it was polled in all.
+    polled: Duration,
+}
+
+impl Default for TaskRow {
+    fn default() -> TaskRow {
+        TaskRow {
+            cells: [b' '; COLUMNS],
+            shares: [0.0; COLUMNS],
+            ready: None,
+            polled: Duration::ZERO,
+        }
+    }
+}
+
+impl TaskRow {
+    /// The row's characters: polls shaded by their share of the column, over the
+    /// '.' of waiting to be polled.
+    fn drawn(&self) -> [u8; COLUMNS] {
+        let mut cells = self.cells;
+        for (cell, &share) in cells.iter_mut().zip(&self.shares) {
+            if share > 0.0 {
+                *cell = SHADES[((share * SHADES.len() as f64) as usize).min(SHADES.len() - 1)];
+            }
+        }
+        cells
+    }
+}
+
+/// How busy a column was, from a sliver of it to all of it.
+const SHADES: &[u8] = b":-+*#";
 
 impl fmt::Display for Timeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -226,8 +308,9 @@ impl fmt::Display for Timeline {
         };
         writeln!(
             f,
-            "evloop timeline{seeded}: {} in {COLUMNS} columns of {} each — '#' polled, '.' \
-             ready and waiting for the loop, '~' the loop waiting for I/O, '=' a blocking job",
+            "evloop timeline{seeded}: {} in {COLUMNS} columns of {} each — polled ':' a \
+             little of the column to '#' all of it, '.' ready and waiting for the loop, '~' the \
+             loop waiting for I/O, '=' a blocking job",
             Millis(span),
             Millis(column)
         )?;
