@@ -29,17 +29,24 @@ fn main() {
     let mut lines_tx = Some(lines_tx);
     let echoed = Rc::new(Cell::new(0));
     let echo = rt.spawn(echo_lines(lines_rx, echoed.clone()));
-    let ticker = rt.spawn(async {
-        let mut ticks = interval(Duration::from_millis(250));
-        for tick in 1.. {
-            ticks.tick().await;
-            println!("evloop: tick {tick}");
+    let ticked = Rc::new(Cell::new(0));
+    let ticker = rt.spawn({
+        let ticked = ticked.clone();
+        async move {
+            let mut ticks = interval(Duration::from_millis(250));
+            for tick in 1.. {
+                ticks.tick().await;
+                println!("evloop: tick {tick}");
+                ticked.set(tick);
+            }
         }
     });
     let started = Instant::now();
     let (mut host_wakes, mut evloop_wakes, mut turns) = (0, 0, 0);
     let mut stdin = Some(io::stdin().lock());
-    while !echo.is_finished() {
+    // Until every line is echoed and a tick came through evloop's descriptor: piped
+    // input arrives all at once, and the host would never have to wait for evloop.
+    while !echo.is_finished() || ticked.get() < 2 {
         // The host's wait: stdin (while open) and evloop's descriptor, for as long
         // as evloop says it can wait.
         let timeout = rt
@@ -70,11 +77,15 @@ fn main() {
         rt.turn(Some(Duration::ZERO)); // evloop does what became ready, never waits
     }
     ticker.abort();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     println!(
-        "host: {} lines echoed in {:.2} s; woke {host_wakes} times for stdin, \
-         {evloop_wakes} for evloop's descriptor; {turns} turns",
-        echoed.get(),
-        started.elapsed().as_secs_f64()
+        "host: {} echoed in {:.2} s; woke {} for stdin, {} for evloop's descriptor; {}",
+        plural(echoed.get(), "line", "lines"),
+        started.elapsed().as_secs_f64(),
+        plural(host_wakes, "time", "times"),
+        plural(evloop_wakes, "time", "times"),
+        plural(turns, "turn", "turns"),
     );
 }
 

@@ -265,6 +265,13 @@ fn embed_drives_evloop_from_a_poll_loop_until_stdin_ends() {
         assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
     }
     assert!(stdout.contains("host: 2 lines echoed"), "{stdout}");
+    // Piped input arrives at once: the demo still waits once on evloop's descriptor.
+    let woke = stdout
+        .split("for stdin, ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<u32>().ok());
+    assert!(woke.is_some_and(|n| n >= 1), "{stdout}");
 }
 
 #[test]
