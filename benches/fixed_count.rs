@@ -1,5 +1,5 @@
 //! A fixed-count harness for instruction counts: runs one of evloop's task
-//! workloads a given number of times, FIFO or seeded, and nothing else — so that
+//! workloads a given number of times, FIFO, seeded or traced, and nothing else — so that
 //! `valgrind --tool=callgrind` counts the same work on every run (criterion's
 //! iteration counts vary with wall time).
 //!
@@ -17,14 +17,15 @@ use common::tasks::{
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage =
-        "usage: fixed_count spawn_many_local|yield_many|ping_pong|request_reply ITERATIONS [SEED]";
+        "usage: fixed_count spawn_many_local|yield_many|ping_pong|request_reply ITERATIONS [SEED | trace]";
     let (Some(workload), Some(iterations)) = (args.first(), args.get(1)) else {
         // `cargo bench` runs every bench binary with `--bench`: nothing to count.
         return eprintln!("{usage}");
     };
     let iterations: usize = iterations.parse().expect(usage);
     let builder = evloop::Builder::new();
-    let builder = match args.get(2) {
+    let builder = match args.get(2).map(String::as_str) {
+        Some("trace") => builder.trace(true),
         Some(seed) => builder.seed(seed.parse().expect(usage)),
         None => builder,
     };

@@ -38,6 +38,23 @@ fn spawn_many_local(c: &mut Criterion) {
     });
 }
 
+/// Tracing's cost: the same workloads with the recording off and on.
+fn traced(c: &mut Criterion) {
+    let mut group = c.benchmark_group("traced");
+    let runtimes = [
+        ("off", common::evloop()),
+        ("on", evloop::Builder::new().trace(true).build().unwrap()),
+    ];
+    for (trace, rt) in &runtimes {
+        group.bench_function(format!("yield_many/{trace}"), |b| {
+            b.iter(|| rt.block_on(yield_many_evloop()))
+        });
+        group.bench_function(format!("ping_pong/{trace}"), |b| {
+            b.iter(|| rt.block_on(ping_pong_evloop()))
+        });
+    }
+}
+
 /// A seed's cost: the same three workloads on a FIFO loop and a seeded one.
 fn seeded(c: &mut Criterion) {
     let mut group = c.benchmark_group("seeded");
@@ -406,6 +423,6 @@ fn chained_spawn(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = common::config();
-    targets = spawn_many_local, spawn_scaling, spawn_many_remote, yield_many, ping_pong, chained_spawn, seeded
+    targets = spawn_many_local, spawn_scaling, spawn_many_remote, yield_many, ping_pong, chained_spawn, seeded, traced
 }
 criterion_main!(benches);

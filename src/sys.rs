@@ -110,6 +110,18 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok((read, write))
 }
 
+/// The monotonic clock (`CLOCK_MONOTONIC`, which `Instant` reads too), in
+/// nanoseconds: the trace's clock, read without `Instant`'s arithmetic.
+pub(crate) fn monotonic_nanos() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for clock_gettime to fill in.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    (now.tv_sec as u64).wrapping_mul(1_000_000_000) + now.tv_nsec as u64
+}
+
 /// What a descriptor is, as far as waiting for readiness goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FileKind {

@@ -67,7 +67,11 @@ fn observers(
                 .upgrade()
                 .map_or_else(Instant::now, |t| t.clock().now())
         };
-        let recorder = Rc::new(Recorder::new(Box::new(now), builder.tracing.print_wakes));
+        let recorder = Rc::new(Recorder::new(
+            Box::new(now),
+            builder.virtual_time,
+            builder.tracing.print_wakes,
+        ));
         timers.observe(recorder.clone());
         reactor.observe(recorder.clone());
         observers.recorder = Some(recorder);

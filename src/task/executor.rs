@@ -39,7 +39,7 @@ use crate::context;
 use crate::lock::lock;
 use crate::replay::{Polled, Replay};
 use crate::room;
-use crate::trace::record::{Cause, Event, Observers, Recorder};
+use crate::trace::record::{Cause, Label, Observers, Recorder};
 
 /// A task as `Runtime::tasks` shows it.
 #[derive(Debug, Clone)]
@@ -367,11 +367,15 @@ impl Executor {
         }
     }
 
-    /// A turn's step 3 begins: the schedule's record counts it.
+    /// A turn's step 3 begins: the schedule's record counts it, and the recording
+    /// reads the clock afresh for the turn's first poll.
     #[cold]
     fn note_turn(&self) {
         if let Some(replay) = self.replay() {
             replay.next_turn();
+        }
+        if let Some(recorder) = self.recorder() {
+            recorder.break_chain();
         }
     }
 
@@ -426,22 +430,22 @@ impl Executor {
         let Some(recorder) = self.recorder() else {
             return; // only the alarm or the schedule's record is on
         };
-        let at = recorder.now();
-        let woken = |cause| Event::Woken {
-            task: task_id,
-            at,
-            cause,
-        };
-        recorder.record(match happened {
+        match happened {
             Happened::Spawned => {
-                recorder.label_task(task_id, self.label(task));
-                woken(Cause::Spawn)
+                let label = match self.names.borrow().get(&task_id) {
+                    Some(name) => Label::Name(name.clone()),
+                    None => Label::Site(task.meta.location),
+                };
+                recorder.label_task(task_id, label);
+                recorder.record_wake(task_id, Cause::Spawn, false);
             }
-            Happened::Woken if task.shared.is_aborted() => woken(Cause::Abort),
-            Happened::Woken => woken(recorder.cause()),
-            Happened::WokeItself => woken(Cause::Itself),
-            Happened::Ended => Event::Ended { task: task_id, at },
-        });
+            Happened::Woken if task.shared.is_aborted() => {
+                recorder.record_wake(task_id, Cause::Abort, false);
+            }
+            Happened::Woken => recorder.record_wake(task_id, recorder.cause(), false),
+            Happened::WokeItself => recorder.record_wake(task_id, Cause::Itself, true),
+            Happened::Ended => recorder.record_end(task_id),
+        }
     }
 
     /// After a `Pending` that nobody can answer — the task kept no waker anywhere

@@ -35,11 +35,13 @@ use std::time::{Duration, Instant};
 
 mod perfetto;
 pub(crate) mod record;
+mod ring;
 mod svg;
 pub(crate) mod watch;
 
 pub use crate::context::MAIN;
-pub use record::{Cause, Event, CAPACITY};
+pub use record::{Cause, Event};
+pub use ring::CAPACITY;
 pub use watch::SlowPoll;
 
 /// Columns of a timeline chart, its rows' labels aside.

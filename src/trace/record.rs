@@ -10,13 +10,14 @@
 //! recorder exists and each place that would record pays one branch.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::ring::{Ring, CAPACITY};
 use super::watch::Watch;
 use crate::context::MAIN;
 use crate::replay::Replay;
@@ -50,15 +51,21 @@ impl Observers {
         }
         let result = match &self.recorder {
             Some(recorder) => {
-                let start = recorder.now();
+                // One clock read a poll: its start is the last poll's end, when
+                // the two follow each other in one turn; its wakes take its start.
+                let start = recorder.chain.take().unwrap_or_else(|| recorder.stamp());
                 let cause = if task == MAIN {
                     Cause::Main
                 } else {
                     Cause::Task(task)
                 };
+                let known = recorder.known.replace(Some(start));
                 let result = recorder.because(cause, poll);
-                let end = recorder.now();
-                recorder.record(Event::Polled { task, start, end });
+                recorder.known.set(known);
+                let end = recorder.stamp();
+                recorder.chain.set(Some(end));
+                recorder.events.borrow_mut().push_poll(task, start, end);
+                recorder.recorded.set(recorder.recorded.get() + 1);
                 result
             }
             None => poll(),
@@ -69,10 +76,6 @@ impl Observers {
         result
     }
 }
-
-/// How many events a recording keeps: the last 65,536 (48 bytes each, 3 MB). Older ones
-/// are dropped as new ones come, so a long program never grows without end.
-pub const CAPACITY: usize = 65_536;
 
 /// What made a task ready to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,56 +155,136 @@ pub enum Event {
     },
 }
 
-/// A runtime's recording.
+/// What a task is called in a recording: its name, or where it was spawned (kept
+/// as the location, and spelled out only when the recording is read).
+#[derive(Debug)]
+pub(crate) enum Label {
+    /// The name it was given.
+    Name(Box<str>),
+    /// Its spawn site.
+    Site(&'static Location<'static>),
+}
+
+/// A runtime's recording. Its times are *stamps*: nanoseconds after it began, read
+/// from the monotonic clock straight (or from the virtual clock), which costs less
+/// than `Instant`'s arithmetic; they become `Instant`s when the events are read.
 pub(crate) struct Recorder {
     /// The runtime's clock (virtual under virtual time).
     clock: Box<dyn Fn() -> Instant>,
     /// When recording began.
     pub(crate) start: Instant,
-    /// The last [`CAPACITY`] events, oldest first.
-    events: RefCell<VecDeque<Event>>,
+    /// For a real clock, the monotonic clock's nanoseconds at `start`: stamps are
+    /// read from it directly. `None` for a virtual clock.
+    raw_start: Option<u64>,
+    /// The last [`CAPACITY`] events.
+    events: RefCell<Ring>,
     /// Each task's label (its name, or its spawn site), by id.
-    labels: RefCell<HashMap<u64, String>>,
+    labels: RefCell<HashMap<u64, Label>>,
     /// What the loop is doing now, so that a wake knows its cause.
     cause: Cell<Cause>,
     /// Whether to print each wake as it happens (`EVLOOP_TRACE=wakes`).
     print_wakes: bool,
     /// How many events were ever recorded (the ring keeps the last ones).
     recorded: Cell<u64>,
+    /// The time a wake recorded now may take as its own, without reading the
+    /// clock: the start of the poll that is running, or of the batch of wakes
+    /// (timers, sockets, remote wakes) being made.
+    known: Cell<Option<u64>>,
+    /// The end of the poll just recorded, if the next poll follows at once (in the
+    /// same turn): its start.
+    chain: Cell<Option<u64>>,
 }
 
 impl Recorder {
-    /// A new, empty recording on `clock`.
-    pub(crate) fn new(clock: Box<dyn Fn() -> Instant>, print_wakes: bool) -> Recorder {
+    /// A new, empty recording on `clock`, which is the real clock unless
+    /// `virtual_time`.
+    pub(crate) fn new(
+        clock: Box<dyn Fn() -> Instant>,
+        virtual_time: bool,
+        print_wakes: bool,
+    ) -> Recorder {
         let start = clock();
         Recorder {
             clock,
             start,
-            events: RefCell::new(VecDeque::new()),
-            labels: RefCell::new(HashMap::from([(MAIN, "block_on's future".to_string())])),
+            raw_start: (!virtual_time).then(crate::sys::monotonic_nanos),
+            events: RefCell::new(Ring::new(start)),
+            labels: RefCell::new(HashMap::from([(
+                MAIN,
+                Label::Name("block_on's future".into()),
+            )])),
             cause: Cell::new(Cause::Spawn),
             print_wakes,
             recorded: Cell::new(0),
+            known: Cell::new(None),
+            chain: Cell::new(None),
         }
     }
 
     /// The time on the runtime's clock.
     pub(crate) fn now(&self) -> Instant {
-        (self.clock)()
+        self.instant(self.stamp())
     }
 
-    /// Records `event`, dropping the oldest if the ring is full.
-    pub(crate) fn record(&self, event: Event) {
-        if let (true, Event::Woken { task, at, cause }) = (self.print_wakes, event) {
-            let since = at.saturating_duration_since(self.start).as_secs_f64() * 1e3;
+    /// The time on the runtime's clock, as a stamp.
+    #[inline]
+    fn stamp(&self) -> u64 {
+        match self.raw_start {
+            Some(raw_start) => crate::sys::monotonic_nanos().saturating_sub(raw_start),
+            None => {
+                let after = (self.clock)().saturating_duration_since(self.start);
+                u64::try_from(after.as_nanos()).unwrap_or(u64::MAX)
+            }
+        }
+    }
+
+    /// A stamp as an instant.
+    fn instant(&self, stamp: u64) -> Instant {
+        self.start + std::time::Duration::from_nanos(stamp)
+    }
+
+    /// The stamp of something happening now: a known one, if a poll or a batch of
+    /// wakes is under way, else the clock's.
+    fn at(&self) -> u64 {
+        self.known.get().unwrap_or_else(|| self.stamp())
+    }
+
+    /// Records a wake of `task` by `cause`, now — or, if `after_poll`, at the end
+    /// of the poll just recorded (it woke itself, it ended), without reading the
+    /// clock again.
+    pub(crate) fn record_wake(&self, task: u64, cause: Cause, after_poll: bool) {
+        let at = match after_poll {
+            true => self.chain.get().unwrap_or_else(|| self.at()),
+            false => self.at(),
+        };
+        if self.print_wakes {
+            let since = at as f64 / 1e6;
             let label = self.label(task);
             eprintln!("evloop {since:>10.3} ms  task {task} ({label}) woken by {cause}");
         }
-        let mut events = self.events.borrow_mut();
-        if events.len() == CAPACITY {
-            events.pop_front();
-        }
-        events.push_back(event);
+        self.events.borrow_mut().push_wake(task, at, cause);
+        self.recorded.set(self.recorded.get() + 1);
+    }
+
+    /// Records that `task` ended, at the end of its last poll.
+    pub(crate) fn record_end(&self, task: u64) {
+        let at = self.chain.get().unwrap_or_else(|| self.at());
+        self.record(Event::Ended {
+            task,
+            at: self.instant(at),
+        });
+    }
+
+    /// A turn's step 3 begins: its first poll reads the clock afresh (the loop did
+    /// other things since the last poll ended).
+    pub(crate) fn break_chain(&self) {
+        self.chain.set(None);
+    }
+
+    /// Records `event` (a wait, a job, an end: wakes and polls have their own, faster
+    /// ways in), over the oldest if the ring is full.
+    pub(crate) fn record(&self, event: Event) {
+        self.events.borrow_mut().push(event);
         self.recorded.set(self.recorded.get() + 1);
     }
 
@@ -212,18 +295,18 @@ impl Recorder {
 
     /// The events recorded since `mark` (those the ring still holds), oldest first.
     pub(crate) fn events_since(&self, mark: u64) -> Vec<Event> {
-        let new = (self.recorded.get() - mark.min(self.recorded.get())) as usize;
-        let events = self.events.borrow();
-        let skip = events.len().saturating_sub(new);
-        events.iter().skip(skip).copied().collect()
+        let new = self.recorded.get() - mark.min(self.recorded.get());
+        self.events
+            .borrow()
+            .last(usize::try_from(new).unwrap_or(usize::MAX))
     }
 
     /// Notes task `id`'s label (at its spawn).
-    pub(crate) fn label_task(&self, id: u64, label: String) {
+    pub(crate) fn label_task(&self, id: u64, label: Label) {
         let mut labels = self.labels.borrow_mut();
-        if labels.len() >= CAPACITY {
+        if labels.len() >= 2 * CAPACITY {
             // Tasks whose events all left the ring no longer need their labels.
-            let events = self.events.borrow();
+            let events = self.events.borrow().last(CAPACITY);
             let mut seen: Vec<u64> = events.iter().filter_map(Event::task).collect();
             seen.sort_unstable();
             labels.retain(|id, _| seen.binary_search(id).is_ok());
@@ -234,7 +317,8 @@ impl Recorder {
     /// Task `id`'s label, or its number if it has none.
     pub(crate) fn label(&self, id: u64) -> String {
         match self.labels.borrow().get(&id) {
-            Some(label) => label.clone(),
+            Some(Label::Name(name)) => name.to_string(),
+            Some(Label::Site(site)) => format!("{}:{}", site.file(), site.line()),
             None => format!("task {id}"),
         }
     }
@@ -242,7 +326,13 @@ impl Recorder {
     /// Runs `f` with the cause of the wakes it makes set to `cause`.
     pub(crate) fn because<R>(&self, cause: Cause, f: impl FnOnce() -> R) -> R {
         let before = self.cause.replace(cause);
+        // A batch of wakes outside a poll shares one clock read.
+        let known = self.known.get();
+        if known.is_none() {
+            self.known.set(Some(self.stamp()));
+        }
         let result = f();
+        self.known.set(known);
         self.cause.set(before);
         result
     }
@@ -254,7 +344,7 @@ impl Recorder {
 
     /// A copy of the events recorded, oldest first.
     pub(crate) fn events(&self) -> Vec<Event> {
-        self.events.borrow().iter().copied().collect()
+        self.events.borrow().last(CAPACITY)
     }
 
     /// How many events the ring holds now.
@@ -288,19 +378,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_ring_costs_what_the_docs_say() {
-        // CAPACITY's doc: 48 bytes an event, 3 MB for 65,536 of them.
-        assert!(
-            std::mem::size_of::<Event>() <= 48,
-            "{}",
-            std::mem::size_of::<Event>()
-        );
-    }
-
-    #[test]
     fn a_full_ring_drops_its_oldest_event() {
         let clock = Instant::now();
-        let recorder = Recorder::new(Box::new(move || clock), false);
+        let recorder = Recorder::new(Box::new(move || clock), true, false);
         for task in 0..CAPACITY as u64 + 10 {
             recorder.record(Event::Ended { task, at: clock });
         }
