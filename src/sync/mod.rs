@@ -17,6 +17,7 @@
 //! handed to the first in line. A blocking method is its async version, polled by
 //! a thread that parks in between (`park.rs`).
 
+mod cancel;
 mod event;
 pub mod mpsc;
 mod mutex;
@@ -25,6 +26,7 @@ mod park;
 mod semaphore;
 mod wait_list;
 
+pub use cancel::{CancellationToken, Cancelled};
 pub use event::{Event, Wait};
 pub use mutex::{Mutex, MutexGuard};
 pub use semaphore::{Acquire, Semaphore, SemaphorePermit};

@@ -147,6 +147,49 @@ impl<T: 'static> JoinSet<T> {
         }
     }
 
+    /// A graceful shutdown: lets the tasks finish until `grace` completes (say
+    /// `time::sleep(Duration::from_secs(5))`, or a second Ctrl-C), then aborts
+    /// the rest; returns every task's outcome in the order they ended — the ones
+    /// cut short are cancelled errors (`is_cancelled()`). The set is empty after.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = evloop::Builder::new().virtual_time(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let mut set = evloop::JoinSet::new();
+    ///     for secs in [1, 2, 10] {
+    ///         set.spawn(evloop::time::sleep(Duration::from_secs(secs)));
+    ///     }
+    ///     let ended = set.shutdown(evloop::time::sleep(Duration::from_secs(5))).await;
+    ///     let cut = ended.iter().filter(|e| e.as_ref().is_err_and(|e| e.is_cancelled()));
+    ///     assert_eq!((ended.len(), cut.count()), (3, 1));
+    /// });
+    /// ```
+    pub async fn shutdown(&mut self, grace: impl Future) -> Vec<Result<T, JoinError>> {
+        let mut ended = Vec::with_capacity(self.len());
+        let mut grace = std::pin::pin!(grace);
+        let mut over = false;
+        // Within the grace: whatever ends, until all have or the grace is over.
+        poll_fn(|cx| loop {
+            match self.poll_join_next(cx) {
+                Poll::Ready(Some(outcome)) => ended.push(outcome),
+                Poll::Ready(None) => return Poll::Ready(()),
+                Poll::Pending => {
+                    over = grace.as_mut().poll(cx).is_ready();
+                    return if over { Poll::Ready(()) } else { Poll::Pending };
+                }
+            }
+        })
+        .await;
+        if over {
+            self.abort_all();
+            while let Some(outcome) = self.join_next().await {
+                ended.push(outcome);
+            }
+        }
+        ended
+    }
+
     /// How many tasks are in the set (not yet joined).
     pub fn len(&self) -> usize {
         self.handles.len()

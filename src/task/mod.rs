@@ -32,6 +32,7 @@ pub(crate) mod executor;
 mod injector;
 mod join;
 mod join_set;
+mod local;
 mod run_queue;
 mod state;
 
@@ -40,6 +41,7 @@ use state::Flags;
 pub use error::JoinError;
 pub use join::JoinHandle;
 pub use join_set::JoinSet;
+pub use local::{AccessError, LocalKey, Scope};
 
 pub(crate) use cell::{RemoteTask, Task, Woken};
 pub(crate) use executor::{Awaits, Executor, TaskState};
