@@ -2,8 +2,9 @@
 //! loop driving many client connections — no thread per connection.
 //! What to look for: `requests/s: N`, the round trips per second the clients got.
 //! Try next: run `server` in one terminal and `client` in another, with more
-//! `--connections`; then compare with tokio: `cargo bench --manifest-path
-//! benches/Cargo.toml --bench net`.
+//! `--connections`, and stop the server with Ctrl-C: it stops accepting, lets the
+//! open connections finish for up to `--grace` seconds, and cuts the rest. Then
+//! compare with tokio: `cargo bench --manifest-path benches/Cargo.toml --bench net`.
 //!
 //! Lesson 6 of the README's six. Each request is a line of text; the server sends
 //! it back. A client that disconnects mid-line does not disturb the server; a
@@ -12,22 +13,28 @@
 mod common;
 
 use std::cell::Cell;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use evloop::net::{TcpListener, TcpStream};
+use evloop::sync::CancellationToken;
 
 /// What the clients send, one line per request.
 const MESSAGE: &[u8] = b"hello, event loop\n";
 
 /// What to run, from the command line.
 enum Role {
-    /// Serve at an address until killed, on this many loops (threads).
+    /// Serve at an address until Ctrl-C (or killed), on this many loops (threads).
     Server {
         /// Where to listen.
         addr: String,
         /// How many loops, each on its own thread with its own listener.
         threads: usize,
+        /// On Ctrl-C, how long the open connections may go on (one loop).
+        grace: Duration,
     },
     /// Connect to an address and measure.
     Client {
@@ -52,16 +59,14 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Role::Server { addr, threads } = &role {
+    if let Role::Server { addr, threads, .. } = &role {
         if *threads > 1 {
             return serve_per_core(addr.clone(), *threads);
         }
     }
     let result = evloop::run(async move {
         match role {
-            Role::Server { addr, .. } => {
-                serve(&addr, false, |local| println!("serving on {local}")).await
-            }
+            Role::Server { addr, grace, .. } => serve_until_ctrl_c(&addr, grace).await,
             Role::Client {
                 addr,
                 connections,
@@ -144,6 +149,65 @@ async fn serve(
     }
 }
 
+/// `echo server`, one loop: serves until Ctrl-C, then shuts down gracefully —
+/// stops accepting, lets the open connections finish for up to `grace`, aborts
+/// the rest, and says how many finished and how many were cut.
+async fn serve_until_ctrl_c(addr: &str, grace: Duration) -> Result<(), String> {
+    let stop = CancellationToken::new();
+    let ctrl_c = evloop::signal::ctrl_c(); // the handler is in place from here on
+    evloop::spawn({
+        let stop = stop.clone();
+        async move {
+            if ctrl_c.await.is_ok() {
+                stop.cancel();
+            }
+        }
+    });
+    let listener = TcpListener::bind(addr).await.map_err(|e| e.to_string())?;
+    println!(
+        "serving on {}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let mut connections = evloop::JoinSet::new();
+    loop {
+        let next = {
+            let mut accepted = pin!(listener.accept());
+            let mut stopped = pin!(stop.cancelled());
+            poll_fn(|cx| {
+                if stopped.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                // Forget the connections that ended, so the set holds open ones only.
+                while let Poll::Ready(Some(_)) = connections.poll_join_next(cx) {}
+                accepted.as_mut().poll(cx).map(Some)
+            })
+            .await
+        };
+        match next {
+            None => break, // Ctrl-C
+            Some(Ok((stream, _))) => drop(connections.spawn(echo_lines(stream))),
+            Some(Err(e)) if out_of_descriptors(&e) => {
+                eprintln!("accept failed: {e}; pausing accepts for 1 s");
+                evloop::time::sleep(Duration::from_secs(1)).await;
+            }
+            Some(Err(e)) => eprintln!("accept failed: {e}"),
+        }
+    }
+    drop(listener); // no new connections from here on
+    let open = connections.len();
+    println!(
+        "Ctrl-C: stopped accepting; {open} open, giving them up to {:.1} s",
+        grace.as_secs_f64()
+    );
+    let ended = connections.shutdown(evloop::time::sleep(grace)).await;
+    let cut = ended
+        .iter()
+        .filter(|e| e.as_ref().is_err_and(|e| e.is_cancelled()));
+    let cut = cut.count();
+    println!("{} finished, {cut} cut", ended.len() - cut);
+    Ok(())
+}
+
 /// Whether `error` says the process (`EMFILE`) or the system (`ENFILE`) ran out of
 /// file descriptors.
 fn out_of_descriptors(error: &std::io::Error) -> bool {
@@ -222,6 +286,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Role>, St
     let mut connections = 32;
     let mut seconds = 3.0;
     let mut threads = 1;
+    let mut grace = Duration::from_secs(5);
     let mut options = args;
     while let Some(option) = options.next() {
         let mut value = || options.next().ok_or(format!("{option} needs a value"));
@@ -248,13 +313,25 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Role>, St
                     .filter(|&n| n > 0)
                     .ok_or("--threads needs a whole number of 1 or more")?
             }
+            "--grace" => {
+                grace = value()?
+                    .parse()
+                    .ok()
+                    .filter(|&s: &f64| s >= 0.0 && s.is_finite())
+                    .map(Duration::from_secs_f64)
+                    .ok_or("--grace needs a number of seconds, 0 or more")?
+            }
             "-h" | "--help" => return Ok(None), // `echo server --help` too
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     match command.as_str() {
         "-h" | "--help" => Ok(None),
-        "server" => Ok(Some(Role::Server { addr, threads })),
+        "server" => Ok(Some(Role::Server {
+            addr,
+            threads,
+            grace,
+        })),
         _ if threads > 1 => Err("--threads is for `echo server`".into()),
         "client" => Ok(Some(Role::Client {
             addr,
@@ -268,9 +345,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Role>, St
 /// The `--help` text.
 fn usage() -> &'static str {
     "usage: echo                      server and 32 clients in one process, for 3 s
-       echo server [--addr A] [--threads N]
+       echo server [--addr A] [--threads N] [--grace S]
                                   serve at A (default 127.0.0.1:7878) on N loops,
-                                  one per thread, sharing the port (SO_REUSEPORT)
+                                  one per thread, sharing the port (SO_REUSEPORT);
+                                  on Ctrl-C (one loop) stop accepting, let open
+                                  connections finish for up to S s (default 5)
        echo client [--addr A] [--connections C] [--seconds S]
 
 Prints `requests/s: N`: round trips of one line per second, over all clients."

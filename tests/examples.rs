@@ -392,3 +392,32 @@ fn the_race_is_right_under_fifo_and_a_seed_that_breaks_it_breaks_it_every_time()
         .env_remove("EVLOOP_SEED"));
     assert!(fixed.status.success(), "a seed broke the fix:\n{stdout}");
 }
+
+#[test]
+fn the_echo_server_shuts_down_gracefully_on_ctrl_c() {
+    use std::io::BufRead;
+    let mut server = example("echo")
+        .args(["server", "--addr", "127.0.0.1:0", "--grace", "0.3"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first.strip_prefix("serving on ").expect("serving on ADDR").to_string();
+    // Two connections: one answered and closed, one left open.
+    let mut open = std::net::TcpStream::connect(&addr).unwrap();
+    open.write_all(b"hi\n").unwrap();
+    let mut echo = [0u8; 3];
+    open.read_exact(&mut echo).unwrap(); // it is being served
+    drop(std::net::TcpStream::connect(&addr).unwrap());
+    // SAFETY: signalling our own child process, by its id.
+    assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGINT) }, 0);
+    let said: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{said:?}");
+    let said = said.join("\n");
+    assert!(said.contains("stopped accepting; "), "{said}");
+    assert!(said.contains("finished, 1 cut"), "the open connection is cut: {said}");
+    let mut rest = Vec::new();
+    assert_eq!(open.read_to_end(&mut rest).unwrap_or(0), 0, "its stream ended");
+}
