@@ -185,7 +185,7 @@ async fn serve_until_ctrl_c(addr: &str, grace: Duration) -> Result<(), String> {
         };
         match next {
             None => break, // Ctrl-C
-            Some(Ok((stream, _))) => drop(connections.spawn(echo_lines(stream))),
+            Some(Ok((stream, _))) => connections.spawn(echo_lines(stream)),
             Some(Err(e)) if out_of_descriptors(&e) => {
                 eprintln!("accept failed: {e}; pausing accepts for 1 s");
                 evloop::time::sleep(Duration::from_secs(1)).await;

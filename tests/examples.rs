@@ -403,7 +403,10 @@ fn the_echo_server_shuts_down_gracefully_on_ctrl_c() {
         .unwrap();
     let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
-    let addr = first.strip_prefix("serving on ").expect("serving on ADDR").to_string();
+    let addr = first
+        .strip_prefix("serving on ")
+        .expect("serving on ADDR")
+        .to_string();
     // Two connections: one answered and closed, one left open.
     let mut open = std::net::TcpStream::connect(&addr).unwrap();
     open.write_all(b"hi\n").unwrap();
@@ -417,7 +420,14 @@ fn the_echo_server_shuts_down_gracefully_on_ctrl_c() {
     assert!(status.success(), "{said:?}");
     let said = said.join("\n");
     assert!(said.contains("stopped accepting; "), "{said}");
-    assert!(said.contains("finished, 1 cut"), "the open connection is cut: {said}");
+    assert!(
+        said.contains("finished, 1 cut"),
+        "the open connection is cut: {said}"
+    );
     let mut rest = Vec::new();
-    assert_eq!(open.read_to_end(&mut rest).unwrap_or(0), 0, "its stream ended");
+    assert_eq!(
+        open.read_to_end(&mut rest).unwrap_or(0),
+        0,
+        "its stream ended"
+    );
 }
