@@ -20,6 +20,9 @@
 //! | sockets | `net::{TcpListener, TcpStream, UdpSocket, UnixStream}` | `open_connection`, `start_server` | [`net`](crate::net): the same names; `split`, `into_split` as tokio's |
 //! | any descriptor | `io::unix::AsyncFd` | `add_reader` | [`io::Async`](crate::io::Async) |
 //! | Ctrl-C | `signal::ctrl_c` | `add_signal_handler` | [`signal::ctrl_c`](crate::signal::ctrl_c), [`signal::unix`](crate::signal::unix) |
+//! | stop a group of tasks | tokio-util's `CancellationToken` | — | [`sync::CancellationToken`](crate::sync::CancellationToken) (`child_token`, `cancelled().await`) |
+//! | a graceful shutdown | tokio-util's `TaskTracker` | `wait_for` over the tasks | [`JoinSet::shutdown(grace)`](crate::JoinSet::shutdown): finish within the grace, abort the rest |
+//! | a value per task | `task_local!` | `contextvars.ContextVar` | [`task_local!`](crate::task_local) (`scope`, `with`, `get`) |
 //! | a stream in memory | `io::duplex` | — | [`io::duplex`](crate::io::duplex) |
 //! | another interleaving | (`rng_seed`, unstable: `select!` only) | — (trio shuffles) | [`Builder::seed`](crate::Builder::seed), `EVLOOP_SEED`, [`check::explore`](crate::check::explore) |
 //! | read/write traits | `AsyncRead`/`AsyncWrite` (tokio's) | streams | the `futures-io` traits (`futures::io::AsyncReadExt`…) |
