@@ -53,9 +53,43 @@ fn request_reply(c: &mut Criterion) {
     });
 }
 
+evloop::task_local! {
+    static REQUEST: u64;
+}
+
+/// What a graceful shutdown's pieces cost: a poll of `cancelled()` on a token not
+/// cancelled, and a task-local read inside its scope (per 1,000 of each).
+fn shutdown_pieces(c: &mut Criterion) {
+    use std::future::Future;
+    let mut group = c.benchmark_group("shutdown_pieces");
+    let token = evloop::sync::CancellationToken::new();
+    let waker = futures_util::task::noop_waker();
+    group.bench_function("cancelled_poll", |b| {
+        b.iter(|| {
+            let mut cx = std::task::Context::from_waker(&waker);
+            for _ in 0..1_000 {
+                let wait = std::pin::pin!(token.cancelled());
+                assert!(wait.poll(&mut cx).is_pending());
+            }
+        })
+    });
+    let rt = common::evloop();
+    group.bench_function("task_local_get", |b| {
+        b.iter(|| {
+            rt.block_on(REQUEST.scope(7, async {
+                let mut sum = 0;
+                for _ in 0..1_000 {
+                    sum += std::hint::black_box(REQUEST.get());
+                }
+                sum
+            }))
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = common::config();
-    targets = request_reply
+    targets = request_reply, shutdown_pieces
 }
 criterion_main!(benches);
