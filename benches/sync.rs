@@ -11,26 +11,8 @@ fn request_reply(c: &mut Criterion) {
     let mut group = c.benchmark_group("request_reply");
     let rt = common::evloop();
     group.bench_function("evloop", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                use evloop::sync::{mpsc, oneshot};
-                let (tx, mut rx) = mpsc::channel::<(u64, oneshot::Sender<u64>)>(10);
-                let server = evloop::spawn(async move {
-                    while let Some((value, reply)) = rx.recv().await {
-                        let _ = reply.send(value + 1);
-                    }
-                });
-                for i in 0..ROUND_TRIPS {
-                    let (reply_tx, reply_rx) = oneshot::channel();
-                    tx.send((i, reply_tx)).await.unwrap();
-                    assert_eq!(reply_rx.await.unwrap(), i + 1);
-                }
-                drop(tx);
-                server.await.unwrap();
-            })
-        })
+        b.iter(|| rt.block_on(common::tasks::request_reply_evloop(ROUND_TRIPS)))
     });
-    let rt = common::tokio();
     group.bench_function("tokio", |b| {
         b.iter(|| {
             rt.block_on(async {
