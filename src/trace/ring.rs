@@ -273,6 +273,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "a hundred thousand pushes; no unsafe code to check here")]
     fn a_full_ring_overwrites_its_oldest() {
         let start = Instant::now();
         let mut ring = Ring::new(start);
