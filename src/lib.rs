@@ -60,8 +60,9 @@
 //! 7. **Sync** (`src/sync/`) — [`sync::mpsc`], [`sync::oneshot`], [`sync::Event`],
 //!    [`sync::Semaphore`], [`sync::Mutex`]: fair wait lists, thread-safe, usable
 //!    under any executor.
-//! 8. **Seeing the loop** ([`trace`]) — a timeline of every poll and wake, a live
-//!    slow-poll alarm, a stuck-program report.
+//! 8. **Seeing the loop** ([`trace`]) — a timeline of every poll and wake, drawn
+//!    as an ASCII chart, an SVG picture or a Perfetto trace, a narrated turn
+//!    (`EVLOOP_TRACE=turns`), a live slow-poll alarm, a stuck-program report.
 //! 9. **Embedding and scaling** — [`Runtime::run_until_stalled`],
 //!    [`Runtime::next_wakeup`] and the runtime's descriptor
 //!    (`src/runtime/embed.rs`); [`run_per_core`] for one loop per core.
