@@ -31,8 +31,26 @@ fn poll_once<F: Future>(future: F) -> bool {
         .is_ready()
 }
 
+/// Ends the process with a failure if the test has not finished in `seconds`: a
+/// lost wake must fail the suite, not stop it. (Started before anything is
+/// counted: the watchdog allocates nothing after.)
+fn deadline(seconds: u64) -> std::sync::mpsc::Sender<()> {
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if finished
+            .recv_timeout(std::time::Duration::from_secs(seconds))
+            .is_err()
+        {
+            eprintln!("drained_queues_give_their_burst_back: still running after {seconds} s");
+            std::process::exit(1);
+        }
+    });
+    done
+}
+
 #[test]
 fn drained_queues_give_their_burst_back() {
+    let done = deadline(60);
     for bounded in [false, true] {
         let (tx, mut rx) = match bounded {
             true => mpsc::channel::<[u8; 64]>(BURST),
@@ -88,4 +106,5 @@ fn drained_queues_give_their_burst_back() {
         println!("JoinSet after {} tasks: {held} B", BURST / 10);
         assert!(held < KEPT, "the drained set holds {held} B");
     });
+    let _ = done.send(());
 }
