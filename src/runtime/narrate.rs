@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::{Runtime, Wait};
 use crate::trace::record::Recorder;
-use crate::trace::{Cause, Event};
+use crate::trace::{Cause, Event, Millis};
 
 /// Polls named one by one in a line; past that, "and N more".
 const NAMED: usize = 6;
@@ -138,19 +138,5 @@ fn reactor(wait: Wait, waited: Option<Duration>) -> String {
             deadline: None,
             limit: None,
         } => format!("waited {waited} for I/O or a wake: nothing else pending"),
-    }
-}
-
-/// A duration, in the unit that reads best.
-struct Millis(Duration);
-
-impl std::fmt::Display for Millis {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let us = self.0.as_secs_f64() * 1e6;
-        match us {
-            us if us >= 1e6 => write!(f, "{:.2} s", us / 1e6),
-            us if us >= 1e3 => write!(f, "{:.1} ms", us / 1e3),
-            us => write!(f, "{us:.0} µs"),
-        }
     }
 }

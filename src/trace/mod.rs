@@ -339,7 +339,7 @@ impl fmt::Display for Timeline {
 }
 
 /// A duration, shown in the unit that reads best.
-struct Millis(Duration);
+pub(crate) struct Millis(pub(crate) Duration);
 
 impl fmt::Display for Millis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
