@@ -4,7 +4,9 @@
 //! the work really got. `threads` and `pool` fall as `--workers` rises up to your
 //! core count; `loop` stays at the one-worker time. On a busy machine the other
 //! programs take their share: fewer cores busy, less speed-up.
-//! Try next: `--workers 1`, then 2, then your core count, in each mode.
+//! Try next: `--workers 1`, then 2, then your core count, in each mode; then
+//! `--mode processes`, which does what `procs.py` did: the same job queue with
+//! real processes (copies of this program, started with `--worker`).
 //!
 //! Lesson 5 of the README's six, after the notes' `procs.py` (Fluent Python): 20
 //! large numbers, workers that take them from a job queue and put verdicts on a
@@ -49,6 +51,9 @@ type Verdict = (u64, bool, Duration);
 
 fn main() {
     common::quit_quietly_when_stdout_closes();
+    if std::env::args().nth(1).as_deref() == Some("--worker") {
+        return worker();
+    }
     let (mode, workers) = match parse_args(std::env::args().skip(1)) {
         Ok(Some(options)) => options,
         Ok(None) => {
@@ -85,6 +90,7 @@ fn main() {
         "threads" => with_threads(workers, print),
         "pool" => evloop::run(with_pool(workers, print)),
         "loop" => evloop::run(on_the_loop(print)),
+        "processes" => evloop::run(with_processes(workers, print)),
         _ => unreachable!("parse_args accepts only known modes"),
     }
     let wall = start.elapsed().as_secs_f64();
@@ -98,7 +104,8 @@ fn main() {
     }
 }
 
-/// CPU time this process has used so far (all its threads, user and system), in
+/// CPU time this process has used so far (all its threads and the children it
+/// reaped, user and system), in
 /// seconds, from `/proc/self/stat` (Linux); `None` where there is none. Beside the
 /// wall time it says how many cores the work really got: on a busy machine, fewer
 /// than the workers asked for.
@@ -107,7 +114,12 @@ fn cpu_time() -> Option<f64> {
     // Fields after the command name (which may hold spaces, so split after its ')'):
     // state is field 3, utime and stime are fields 14 and 15, in clock ticks.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // cutime and cstime (16 and 17) add the children reaped so far: the workers of
+    // `--mode processes`.
+    let mut ticks = 0.0;
+    for field in 11..=14 {
+        ticks += fields.get(field)?.parse::<f64>().ok()?;
+    }
     Some(ticks / 100.0) // USER_HZ: 100 on every Linux the kernel ABI allows
 }
 
@@ -189,6 +201,105 @@ async fn with_pool(workers: usize, mut print: impl FnMut(Verdict)) {
     }
 }
 
+/// `--mode processes`: `procs.py` itself. `workers` copies of this program, each
+/// started with `--worker`; the loop hands each a number over its stdin whenever
+/// it has answered the last one (the job queue), reads its verdict from its
+/// stdout, and ends it with the poison pill. Each worker costs a process start-up
+/// and its own memory, which threads share; Python paid that to get past the GIL.
+async fn with_processes(workers: usize, mut print: impl FnMut(Verdict)) {
+    use evloop::process::Command;
+    use std::cell::RefCell;
+    use std::process::Stdio;
+    use std::rc::Rc;
+
+    let program = std::env::current_exe().expect("this program's path");
+    let jobs = Rc::new(RefCell::new(NUMBERS.into_iter()));
+    let (results_tx, mut results_rx) = mpsc::unbounded::<Verdict>();
+    let mut running = evloop::JoinSet::new();
+    for _ in 0..workers {
+        let mut child = Command::new(&program)
+            .arg("--worker")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("could not start a worker process");
+        let (jobs, results) = (jobs.clone(), results_tx.clone());
+        running.spawn(async move {
+            let mut stdin = child.stdin.take().expect("piped");
+            let mut stdout = child.stdout.take().expect("piped");
+            let mut line = Vec::new();
+            loop {
+                let n = jobs.borrow_mut().next().unwrap_or(POISON);
+                stdin.write_all(format!("{n}\n").as_bytes()).await?;
+                if n == POISON {
+                    break;
+                }
+                let verdict = read_line(&mut stdout, &mut line).await?;
+                let _ = results.send(parse_verdict(&verdict)).await;
+            }
+            child.wait().await
+        });
+    }
+    drop(results_tx);
+    while let Some(verdict) = results_rx.recv().await {
+        print(verdict);
+    }
+    while let Some(done) = running.join_next().await {
+        let status = done
+            .expect("a worker's task failed")
+            .expect("talking to a worker");
+        assert!(status.success(), "a worker process failed: {status}");
+    }
+}
+
+/// Reads one line from `stdout` (without its newline); `pending` keeps what came
+/// after it for the next call.
+async fn read_line(
+    stdout: &mut evloop::process::ChildStdout,
+    pending: &mut Vec<u8>,
+) -> std::io::Result<String> {
+    let mut chunk = [0u8; 256];
+    loop {
+        if let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).take(end).collect();
+            return Ok(String::from_utf8_lossy(&line).into_owned());
+        }
+        match stdout.read(&mut chunk).await? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => pending.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// A worker's answer, `"n prime nanoseconds"`, as a verdict.
+fn parse_verdict(line: &str) -> Verdict {
+    let mut fields = line
+        .split(' ')
+        .map(|f| f.parse::<u64>().expect("a worker's answer"));
+    let (n, prime, nanos) = (fields.next(), fields.next(), fields.next());
+    match (n, prime, nanos) {
+        (Some(n), Some(prime), Some(nanos)) => (n, prime == 1, Duration::from_nanos(nanos)),
+        _ => panic!("a worker answered {line:?}"),
+    }
+}
+
+/// `primes --worker`: a worker process. Checks each number read from stdin and
+/// writes its verdict to stdout, until the poison pill.
+fn worker() {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::stdout().lock();
+    for line in std::io::stdin().lock().lines() {
+        let n: u64 = line.expect("stdin").trim().parse().expect("a number");
+        if n == POISON {
+            return;
+        }
+        let (n, prime, took) = check(n);
+        writeln!(out, "{n} {} {}", u8::from(prime), took.as_nanos()).expect("stdout");
+        out.flush().expect("stdout");
+    }
+}
+
 /// `--mode loop`: every check as a task on the event loop. They run one after
 /// another, however many "workers" there are: the loop is one thread.
 async fn on_the_loop(mut print: impl FnMut(Verdict)) {
@@ -223,7 +334,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<(String, 
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if !["threads", "pool", "loop"].contains(&mode.as_str()) {
+    if !["threads", "pool", "loop", "processes"].contains(&mode.as_str()) {
         return Err(format!("unknown mode {mode:?}"));
     }
     Ok(Some((mode, workers)))
@@ -231,7 +342,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<(String, 
 
 /// The `--help` text.
 fn usage() -> &'static str {
-    "usage: primes [--mode threads|pool|loop] [--workers N]
+    "usage: primes [--mode threads|pool|loop|processes] [--workers N]
 
 Checks 20 large numbers for primality, like the notes' procs.py, and prints one
 line per number (`P` marks a prime) and the total time.
@@ -240,6 +351,7 @@ modes:
   threads  N std::threads, a job queue, a result queue, poison pills (default)
   pool     each check through spawn_blocking, N at a time
   loop     each check as a task on the event loop: one at a time, whatever N
+  processes  N worker processes (this program, --worker), fed over their stdin
 
 --workers N  how many workers (default: the number of cores)"
 }

@@ -143,6 +143,7 @@ pub mod check;
 pub mod coming_from;
 pub mod io;
 pub mod net;
+pub mod process;
 pub mod runtime;
 pub mod signal;
 pub mod sync;

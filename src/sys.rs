@@ -9,6 +9,8 @@
 //! - [`catch_signal`]: a signal handler that only writes a byte to a pipe (the
 //!   self-pipe trick), for `signal::ctrl_c` and `signal::unix`.
 //! - [`set_nonblocking`]: `O_NONBLOCK` on any descriptor, for `io::Async`.
+//! - [`pidfd_open`] (Linux): a descriptor that is readable once a child exits,
+//!   so the reactor learns of exits without a thread or SIGCHLD.
 //! - [`tcp_listener`]: a listening socket with the options std cannot set before
 //!   `bind` (`SO_REUSEPORT`) or at all (the listen backlog).
 #![allow(unsafe_code)]
@@ -108,6 +110,38 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
         libc::FD_CLOEXEC,
     )?;
     Ok((read, write))
+}
+
+/// A descriptor for the child process `pid` that becomes readable when it exits
+/// (`pidfd_open`, Linux 5.3 and later), close-on-exec. `Unsupported` on an older
+/// kernel or another OS, so that the caller falls back to SIGCHLD.
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    #[cfg(target_os = "linux")]
+    {
+        let pid = libc::pid_t::try_from(pid)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "no such process id"))?;
+        // SAFETY: pidfd_open takes a pid and a flags word and returns a new
+        // descriptor or -1; it touches no memory of ours.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            let e = io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
+                Some(libc::ENOSYS) => io::Error::new(io::ErrorKind::Unsupported, e),
+                _ => e,
+            });
+        }
+        // pidfd_open's descriptors are close-on-exec already (man pidfd_open).
+        // SAFETY: the descriptor was just returned to us and is owned by nobody else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "pidfd_open is Linux's",
+        ))
+    }
 }
 
 /// The monotonic clock (`CLOCK_MONOTONIC`, which `Instant` reads too), in
@@ -325,6 +359,29 @@ mod pipe_tests {
         let mut byte = [0u8; 1];
         pipe.read_exact(&mut byte).unwrap();
         assert_eq!(i32::from(byte[0]), libc::SIGUSR2);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_pidfd_becomes_readable_when_its_child_exits() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pidfd = match pidfd_open(child.id()) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                child.wait().unwrap(); // kernel < 5.3: nothing to check
+                return;
+            }
+            Err(e) => panic!("pidfd_open: {e}"),
+        };
+        let mut pollfd = libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for at most 10 s.
+        assert_eq!(unsafe { libc::poll(&mut pollfd, 1, 10_000) }, 1);
+        assert!(child.try_wait().unwrap().unwrap().success());
+        assert!(pidfd_open(u32::MAX).is_err());
     }
 
     #[test]

@@ -173,7 +173,7 @@ fn primes_prints_twenty_results_with_the_primes_marked() {
         7777777777777753,
         9999999999999917,
     ];
-    for mode in ["threads", "pool", "loop"] {
+    for mode in ["threads", "pool", "loop", "processes"] {
         let (out, stdout) = run(example("primes").args(["--mode", mode, "--workers", "2"]));
         assert!(out.status.success(), "{stdout}");
         let first = stdout.lines().next().unwrap();

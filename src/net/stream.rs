@@ -176,7 +176,7 @@ pub(crate) use {reads, writes};
 /// Whether a read into `len` bytes that returned `n` drained the socket: some
 /// bytes, but fewer than asked. Then the reactor waits for the next readiness
 /// event instead of trying a read that would say `WouldBlock` (as tokio does).
-pub(super) fn drained(n: usize, len: usize) -> bool {
+pub(crate) fn drained(n: usize, len: usize) -> bool {
     n > 0 && n < len
 }
 
