@@ -19,6 +19,8 @@
 //! | channels, locks | `sync::{mpsc, oneshot, Semaphore, Mutex}` | `Queue`, `Semaphore`, `Lock` | [`sync`](crate::sync): the same names, fair (first come, first served) |
 //! | sockets | `net::{TcpListener, TcpStream, UdpSocket, UnixStream}` | `open_connection`, `start_server` | [`net`](crate::net): the same names; `split`, `into_split` as tokio's |
 //! | any descriptor | `io::unix::AsyncFd` | `add_reader` | [`io::Async`](crate::io::Async) |
+//! | child processes | `process::Command` | `create_subprocess_exec` | [`process::Command`](crate::process::Command) (`spawn`, `status`, `output`; `Child::wait`, `kill`, piped stdio) |
+//! | HTTP with hyper | hyper-util's `TokioExecutor`, `TokioTimer`, `TokioIo` | — | `evloop::hyper::{Executor, Timer, Io}` (feature `hyper`) |
 //! | Ctrl-C | `signal::ctrl_c` | `add_signal_handler` | [`signal::ctrl_c`](crate::signal::ctrl_c), [`signal::unix`](crate::signal::unix) |
 //! | stop a group of tasks | tokio-util's `CancellationToken` | — | [`sync::CancellationToken`](crate::sync::CancellationToken) (`child_token`, `cancelled().await`) |
 //! | a graceful shutdown | tokio-util's `TaskTracker` | `wait_for` over the tasks | [`JoinSet::shutdown(grace)`](crate::JoinSet::shutdown): finish within the grace, abort the rest |
@@ -30,7 +32,7 @@
 //! **Crates that need no runtime work unchanged**: `futures` and `futures-util`
 //! (including its `io` module), `async-channel`, `async-lock`, `tokio::sync` (it
 //! needs no tokio runtime), `async-tungstenite` and `futures-rustls` over evloop's
-//! `futures-io` streams, and hyper through its glue (below).
+//! `futures-io` streams, and hyper (below).
 //!
 //! **Crates built on the tokio runtime do not**: `tokio::time::sleep`,
 //! `tokio::net`, `reqwest`, axum's `serve` and the like look for a tokio reactor
@@ -38,9 +40,9 @@
 //! a Tokio 1.x runtime". Use evloop's equivalents, or run them on a tokio runtime
 //! in another thread and talk to it through a channel.
 //!
-//! **hyper 1.x** needs three pieces of glue: I/O adapters (`smol_hyper::rt::FuturesIo`
-//! wraps any `futures-io` stream, evloop's included), an `Executor` (one line:
-//! `evloop::spawn(future)`) and a `Timer`. Without a timer, hyper silently drops
-//! its timeouts: a server's `header_read_timeout` never fires, and a client that
-//! connects and sends nothing holds its connection for ever. The glue, tested, is
-//! `benches/tests/interop.rs` in evloop's repository (`hyper_glue`).
+//! **hyper 1.x** asks its runtime for an executor, a timer and I/O adapters: the
+//! feature `hyper` gives them, as `evloop::hyper::{Executor, Timer, Io}`
+//! (`cargo run --example hello_http --features hyper`). Do not leave out the
+//! timer: without one hyper silently drops its timeouts — a server's
+//! `header_read_timeout` never fires, and a client that connects and sends
+//! nothing holds its connection for ever.

@@ -141,6 +141,8 @@ mod waker_slot;
 
 pub mod check;
 pub mod coming_from;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod io;
 pub mod net;
 pub mod process;

@@ -1,10 +1,7 @@
 //! evloop with the ecosystem's crates: `futures::select!` without `.fuse()`,
-//! runtime-free crates (tokio's sync module), and hyper through its glue.
+//! runtime-free crates (tokio's sync module), and hyper through evloop's `hyper` feature.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use evloop::net::{TcpListener, TcpStream};
 use evloop::{time, Builder};
@@ -71,68 +68,11 @@ fn tokio_sync_works_on_evloop_because_it_needs_no_runtime() {
     });
 }
 
-/// The glue hyper 1.x needs on evloop: an executor, a timer, and I/O adapters
-/// (`smol_hyper::rt::FuturesIo`, for any `futures-io` stream). The README shows it.
-mod hyper_glue {
-    use super::*;
-
-    /// Spawns hyper's background tasks (HTTP/2 streams, say) on the current loop.
-    #[derive(Clone, Copy, Debug)]
-    pub struct EvloopExecutor;
-
-    impl<F> hyper::rt::Executor<F> for EvloopExecutor
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        fn execute(&self, future: F) {
-            drop(evloop::spawn(future)); // detached, as hyper expects
-        }
-    }
-
-    /// hyper's timeouts (header read, keep-alive) on the loop's timers. hyper wants
-    /// `Send + Sync` sleeps and evloop's `Sleep` belongs to its loop, so each sleep
-    /// is a task on the loop, watched through a `RemoteHandle` (which is `Send`).
-    #[derive(Clone, Debug)]
-    pub struct EvloopTimer(pub evloop::Handle);
-
-    impl hyper::rt::Timer for EvloopTimer {
-        fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-            let done = self.0.spawn_with(move || time::sleep(duration));
-            Box::pin(EvloopSleep(done))
-        }
-
-        fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-            let done = self.0.spawn_with(move || time::sleep_until(deadline));
-            Box::pin(EvloopSleep(done))
-        }
-    }
-
-    /// One of hyper's sleeps: ends when the loop's sleep does; dropped, it stops it.
-    pub struct EvloopSleep(evloop::RemoteHandle<()>);
-
-    impl Future for EvloopSleep {
-        type Output = ();
-
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            Pin::new(&mut self.0).poll(cx).map(drop)
-        }
-    }
-
-    impl hyper::rt::Sleep for EvloopSleep {}
-
-    impl Drop for EvloopSleep {
-        fn drop(&mut self) {
-            self.0.abort();
-        }
-    }
-}
-
-use hyper_glue::{EvloopExecutor, EvloopTimer};
-use smol_hyper::rt::FuturesIo;
+// hyper 1.x through evloop's `hyper` feature: `evloop::hyper::{Executor, Timer, Io}`.
+use evloop::hyper::{Executor, Io, Timer};
 
 /// Serves one connection: every request gets "hello from evloop".
-async fn serve(stream: TcpStream, timer: Option<EvloopTimer>) -> hyper::Result<()> {
+async fn serve(stream: TcpStream, timer: Option<Timer>) -> hyper::Result<()> {
     let service = hyper::service::service_fn(|_request| async {
         let body = http_body_util::Full::new(hyper::body::Bytes::from("hello from evloop"));
         Ok::<_, std::convert::Infallible>(hyper::Response::new(body))
@@ -143,9 +83,7 @@ async fn serve(stream: TcpStream, timer: Option<EvloopTimer>) -> hyper::Result<(
             .timer(timer)
             .header_read_timeout(Duration::from_secs(1));
     }
-    server
-        .serve_connection(FuturesIo::new(stream), service)
-        .await
+    server.serve_connection(Io::new(stream), service).await
 }
 
 #[test]
@@ -153,17 +91,16 @@ fn hyper_serves_and_fetches_over_evloop_sockets() {
     evloop::run(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let timer = EvloopTimer(evloop::Handle::current());
+        let timer = Timer::new();
         let server = evloop::spawn(async move {
             let (stream, _) = listener.accept().await.unwrap();
             serve(stream, Some(timer)).await
         });
         let stream = TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(FuturesIo::new(stream))
-                .await
-                .unwrap();
-        let _ = EvloopExecutor; // HTTP/1 spawns nothing; HTTP/2 would take it
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(Io::new(stream))
+            .await
+            .unwrap();
+        let _ = Executor; // HTTP/1 spawns nothing; HTTP/2 would take it
         evloop::spawn(connection);
         let request = hyper::Request::get("/")
             .header("host", "evloop")
@@ -187,7 +124,7 @@ fn hyper_closes_an_idle_connection_only_with_a_timer() {
         for with_timer in [true, false] {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let timer = with_timer.then(|| EvloopTimer(evloop::Handle::current()));
+            let timer = with_timer.then(Timer::new);
             let server = evloop::spawn(async move {
                 let (stream, _) = listener.accept().await.unwrap();
                 serve(stream, timer).await
