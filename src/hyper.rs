@@ -10,7 +10,7 @@
 //!   hyper silently turns those timeouts off**: a client that connects and sends
 //!   nothing would hold its connection for ever. hyper wants `Send + Sync` sleeps,
 //!   and evloop's `Sleep` belongs to its loop, so each sleep is a small task on the
-//!   loop, watched through a [`RemoteHandle`](crate::RemoteHandle) and aborted when
+//!   loop, watched through a [`RemoteHandle`] and aborted when
 //!   hyper drops it.
 //! - [`Io`] wraps any evloop byte stream (`TcpStream`, `UnixStream`,
 //!   `DuplexStream`, a child's pipes — anything with the `futures-io` traits) as

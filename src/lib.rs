@@ -29,7 +29,7 @@
 //! through a trait or a type-erased value, never an import). Floor 0 is the OS,
 //! what this thread is doing and the recording halves (trace, replay); floor 1 the parts of the loop (tasks, timers,
 //! reactor, sync, blocking pool); floor 2 the runtime that owns them; floor 3 what
-//! users call (sockets, `io::Async`, time, signals, the trace's drawing). The tour
+//! users call (sockets, `io::Async`, processes, time, signals, the trace's drawing). The tour
 //! goes top-down, in the order a reader wants the story:
 //!
 //! 1. **The loop** — the [`runtime`] module page (`src/runtime/mod.rs`) draws one
@@ -56,7 +56,10 @@
 //!    the threads behind [`spawn_blocking`], asyncio's `run_in_executor`.
 //! 6. **I/O** — [`net`] (TCP, UDP, Unix sockets) and [`io::Async`] for any other
 //!    descriptor, all on the reactor; a socket operation that would block waits for
-//!    readiness.
+//!    readiness. [`process`] puts child processes there too: their pipes are
+//!    descriptors like any other, and an exit is a `pidfd` that becomes readable.
+//!    With the feature `hyper`, `evloop::hyper` gives hyper 1.x its executor, timer
+//!    and I/O.
 //! 7. **Sync** (`src/sync/`) — [`sync::mpsc`], [`sync::oneshot`], [`sync::Event`],
 //!    [`sync::Semaphore`], [`sync::Mutex`]: fair wait lists, thread-safe, usable
 //!    under any executor.
