@@ -83,11 +83,55 @@ fn the_trace_names_its_tracks_and_has_a_slice_per_poll_in_order() {
         .rfind(|e| e["ph"] == "X" && e["tid"] == sleeper)
         .unwrap();
     assert_eq!(last["args"]["result"], "ready");
-    let waits = polls(track("the loop: waiting for I/O"));
+    let loop_track = track("the loop: waiting for I/O");
+    let waits: Vec<&Value> = events
+        .iter()
+        .filter(|e| {
+            e["ph"] == "X" && e["tid"] == loop_track && e["name"] == "waiting in the reactor"
+        })
+        .collect();
     assert!(
         waits.len() >= 2,
         "the virtual clock's two jumps are the loop's waits"
     );
+    for wait in &waits[..2] {
+        assert_eq!(wait["args"]["why"], "the next timer", "{wait}");
+        assert_eq!(
+            wait["args"]["timeout_us"].as_f64(),
+            Some(10_000.0),
+            "{wait}"
+        );
+    }
+}
+
+#[test]
+fn a_poll_that_panics_is_marked_panicked_and_a_bounded_turn_says_max_wait() {
+    let rt = evloop::Builder::new().trace(true).build().unwrap();
+    let task = rt.spawn(async {
+        evloop::yield_now().await;
+        panic!("on purpose");
+    });
+    while !task.is_finished() {
+        rt.turn(Some(Duration::ZERO));
+    }
+    // Nothing ready, no timer: this turn waits the 2 ms it was given.
+    rt.turn(Some(Duration::from_millis(2)));
+    let mut json = Vec::new();
+    rt.timeline().write_trace_json(&mut json).unwrap();
+    let trace: Value = serde_json::from_slice(&json).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    let results: Vec<&str> = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["args"]["result"].is_string())
+        .map(|e| e["args"]["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["pending", "panicked"]);
+    let wait = events
+        .iter()
+        .rfind(|e| e["name"] == "waiting in the reactor")
+        .expect("the bounded turn's wait");
+    assert_eq!(wait["args"]["why"], "turn's max_wait", "{wait}");
+    assert_eq!(wait["args"]["timeout_us"].as_f64(), Some(2000.0), "{wait}");
 }
 
 #[test]

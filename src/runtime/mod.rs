@@ -235,20 +235,20 @@ impl Runtime {
     /// Step 4 as decided: arm the alarm for the next timer, wait for I/O and wake
     /// the tasks it concerns, and under virtual time let the clock jump.
     fn wait_for_io(&self, wait: Wait) {
-        let timeout = match wait {
+        let (timeout, ring_at, limit) = match wait {
             Wait::Skip => return,
-            Wait::Poll | Wait::JumpTo(_) => Some(Duration::ZERO),
+            Wait::Poll | Wait::JumpTo(_) => (Some(Duration::ZERO), None, None),
             Wait::Sleep { deadline, limit } => {
                 self.executor.give_back_room(); // idle now: a burst is over
                 let ring_at = deadline.map(|first| self.resources.timers.ring_at(first));
-                shorter(self.alarm.arm(ring_at), limit)
+                (shorter(self.alarm.arm(ring_at), limit), ring_at, limit)
             }
         };
         if timeout.is_none() {
             self.report_if_stuck(); // a wait for ever: is anything left to end it?
         }
         let alarm_rang = self.alarm.is_due(); // its event is in this wait's reach
-        let events = self.reactor_wait(timeout);
+        let events = self.reactor_wait(timeout, ring_at, limit);
         if alarm_rang {
             self.alarm.heard();
         }

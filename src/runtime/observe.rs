@@ -9,13 +9,13 @@ use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Runtime;
 use crate::context::MAIN;
 use crate::replay::Polled;
 use crate::task::{Awaits, TaskState as Where};
-use crate::trace::record::Event;
+use crate::trace::record::{Event, WaitWhy};
 use crate::trace::{TaskInfo, TaskState, Timeline};
 
 impl Runtime {
@@ -102,15 +102,35 @@ impl Runtime {
     }
 
     /// Waits in the reactor up to `timeout`, recording the wait when tracing is on
-    /// and it was one (a zero timeout is a look, not a wait). Returns the events.
-    pub(super) fn reactor_wait(&self, timeout: Option<Duration>) -> usize {
+    /// and it was one (a zero timeout is a look, not a wait), with what bounded it:
+    /// the alarm for the next timer (`ring_at`) or the caller's `limit`. Returns the
+    /// events.
+    pub(super) fn reactor_wait(
+        &self,
+        timeout: Option<Duration>,
+        ring_at: Option<Instant>,
+        limit: Option<Duration>,
+    ) -> usize {
         let reactor = &self.resources.reactor;
         match self.resources.recorder() {
             Some(recorder) if timeout != Some(Duration::ZERO) => {
                 let start = recorder.now();
+                let until_timer = ring_at.map(|at| at.saturating_duration_since(start));
+                let (chosen, why) = match (until_timer, limit) {
+                    (Some(timer), Some(limit)) if limit < timer => (Some(limit), WaitWhy::MaxWait),
+                    (Some(timer), _) => (Some(timer), WaitWhy::NextTimer),
+                    (None, Some(limit)) => (Some(limit), WaitWhy::MaxWait),
+                    (None, None) => (None, WaitWhy::NothingReady),
+                };
                 let events = reactor.wait(timeout);
                 let end = recorder.now();
-                recorder.record(Event::Slept { start, end, events });
+                recorder.record(Event::Slept {
+                    start,
+                    end,
+                    events,
+                    timeout: chosen,
+                    why,
+                });
                 events
             }
             _ => reactor.wait(timeout),
@@ -127,6 +147,8 @@ impl Runtime {
                 start,
                 end: deadline.max(start),
                 events: 0,
+                timeout: Some(deadline.saturating_duration_since(start)),
+                why: WaitWhy::NextTimer,
             });
         }
         clock.advance_to(deadline);

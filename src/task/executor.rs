@@ -79,8 +79,8 @@ enum Happened {
     Woken,
     /// It woke itself during its poll.
     WokeItself,
-    /// It ended.
-    Ended,
+    /// It ended: its future returned, or its poll panicked.
+    Ended { panicked: bool },
 }
 
 /// A task spawned from another thread, on its way to the loop: it runs in step 2
@@ -341,7 +341,7 @@ impl Executor {
             // Its future's destructor may wake others: that is this task's doing.
             return self.as_task(&task, || {
                 task.cancel(JoinError::cancelled(task.meta.id, "aborted"));
-                self.end(&task);
+                self.end(&task, false);
             });
         }
         let polls = &task.meta.polls;
@@ -359,10 +359,10 @@ impl Executor {
             }
             // It waits; whoever holds its waker brings it back — if anyone does.
             Ok(Poll::Pending) => self.check_wakeable(&task),
-            Ok(Poll::Ready(())) => self.as_task(&task, || self.end(&task)),
+            Ok(Poll::Ready(())) => self.as_task(&task, || self.end(&task, false)),
             Err(panic) => self.as_task(&task, || {
                 task.cancel(JoinError::panicked(task.meta.id, panic));
-                self.end(&task);
+                self.end(&task, true);
             }),
         }
     }
@@ -424,7 +424,7 @@ impl Executor {
                 Happened::Spawned => replay.spawned(task.meta.slot.get()),
                 Happened::Woken => replay.woken(Some(task.meta.slot.get())),
                 // Part of its poll's record (`Polled::WokeItself`).
-                Happened::WokeItself | Happened::Ended => {}
+                Happened::WokeItself | Happened::Ended { .. } => {}
             }
         }
         let Some(recorder) = self.recorder() else {
@@ -444,7 +444,7 @@ impl Executor {
             }
             Happened::Woken => recorder.record_wake(task_id, recorder.cause(), false),
             Happened::WokeItself => recorder.record_wake(task_id, Cause::Itself, true),
-            Happened::Ended => recorder.record_end(task_id),
+            Happened::Ended { panicked } => recorder.record_end(task_id, panicked),
         }
     }
 
@@ -487,15 +487,16 @@ impl Executor {
         self.queue.borrow_mut().push(task);
     }
 
-    /// A task ended (its output, or why it has none, is stored): takes it off the
-    /// list, marks it complete and tells whoever waits for it.
-    fn end(&self, task: &Task) {
+    /// A task ended (its output, or why it has none, is stored; `panicked` says
+    /// whether its poll panicked): takes it off the list, marks it complete and
+    /// tells whoever waits for it.
+    fn end(&self, task: &Task, panicked: bool) {
         let mut tasks = self.tasks.borrow_mut();
         let own = tasks.try_remove(task.meta.slot.get() as usize);
         drop(tasks);
         drop(own); // after the borrow ends; `task` keeps the cell alive
         if self.observers.is_some() {
-            self.record(task, Happened::Ended);
+            self.record(task, Happened::Ended { panicked });
         }
         self.forget_name(task);
         complete(task);

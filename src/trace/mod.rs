@@ -46,7 +46,7 @@ mod svg;
 pub(crate) mod watch;
 
 pub use crate::context::MAIN;
-pub use record::{Cause, Event};
+pub use record::{Cause, Event, WaitWhy};
 pub use ring::CAPACITY;
 pub use watch::SlowPoll;
 

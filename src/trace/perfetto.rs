@@ -162,16 +162,35 @@ impl<'a> TraceJson<'a> {
                         .take_while(|e| {
                             e.task() != Some(task) || !matches!(e, Event::Polled { .. })
                         })
-                        .any(|e| matches!(e, Event::Ended { task: t, .. } if *t == task));
-                    let result = if ended { "ready" } else { "pending" };
+                        .find_map(|e| match *e {
+                            Event::Ended {
+                                task: t, panicked, ..
+                            } if t == task => Some(panicked),
+                            _ => None,
+                        });
+                    let result = match ended {
+                        Some(true) => "panicked",
+                        Some(false) => "ready",
+                        None => "pending",
+                    };
                     let (name, ts) = (self.timeline.label(task), self.us(start));
                     let track = self.task_tracks[&task];
                     let dur = self.us(end) - ts;
                     self.slice(track, &name, ts, dur, &format!(r#""result":"{result}""#));
                 }
-                Event::Slept { start, end, events } => {
+                Event::Slept {
+                    start,
+                    end,
+                    events,
+                    timeout,
+                    why,
+                } => {
                     let (ts, dur) = (self.us(start), self.us(end) - self.us(start));
-                    let args = format!(r#""events":{events}"#);
+                    let timeout = match timeout {
+                        Some(t) => format!("{:.3}", t.as_secs_f64() * 1e6),
+                        None => "null".to_string(),
+                    };
+                    let args = format!(r#""events":{events},"timeout_us":{timeout},"why":"{why}""#);
                     self.slice(LOOP, "waiting in the reactor", ts, dur, &args);
                 }
                 Event::Job { thread, start, end } => {

@@ -15,7 +15,7 @@ use std::fmt;
 use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::ring::{Ring, CAPACITY};
 use super::watch::Watch;
@@ -116,6 +116,27 @@ impl fmt::Display for Cause {
     }
 }
 
+/// Why step 4 waited as long as it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WaitWhy {
+    /// Until the next timer's deadline (the alarm, or the virtual clock's jump).
+    NextTimer,
+    /// Until the `max_wait` the caller of `Runtime::turn` gave, sooner than any timer.
+    MaxWait,
+    /// No task ready and no timer: until I/O, or a wake from another thread.
+    NothingReady,
+}
+
+impl fmt::Display for WaitWhy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WaitWhy::NextTimer => "the next timer",
+            WaitWhy::MaxWait => "turn's max_wait",
+            WaitWhy::NothingReady => "nothing ready: I/O or another thread",
+        })
+    }
+}
+
 /// One thing the loop did, as a [`Timeline`](super::Timeline) lists it. Times are
 /// on the runtime's clock (virtual under virtual time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,16 +155,24 @@ pub enum Event {
         at: Instant,
         cause: Cause,
     },
-    /// Task `task` ended at `at`.
+    /// Task `task` ended at `at`: its future returned, or (`panicked`) its last
+    /// poll panicked.
     #[allow(missing_docs)]
-    Ended { task: u64, at: Instant },
+    Ended {
+        task: u64,
+        at: Instant,
+        panicked: bool,
+    },
     /// The loop waited in the reactor from `start` to `end`; `events` I/O events
-    /// (or a wake from another thread) ended the wait.
+    /// (or a wake from another thread) ended the wait. It chose to wait up to
+    /// `timeout` (`None`: until an event), for the reason `why`.
     #[allow(missing_docs)]
     Slept {
         start: Instant,
         end: Instant,
         events: usize,
+        timeout: Option<Duration>,
+        why: WaitWhy,
     },
     /// A blocking job ran on pool thread `thread` (as the loop saw it: from its
     /// submission to its result's arrival).
@@ -266,12 +295,14 @@ impl Recorder {
         self.recorded.set(self.recorded.get() + 1);
     }
 
-    /// Records that `task` ended, at the end of its last poll.
-    pub(crate) fn record_end(&self, task: u64) {
+    /// Records that `task` ended, at the end of its last poll (which `panicked`,
+    /// or returned).
+    pub(crate) fn record_end(&self, task: u64, panicked: bool) {
         let at = self.chain.get().unwrap_or_else(|| self.at());
         self.record(Event::Ended {
             task,
             at: self.instant(at),
+            panicked,
         });
     }
 
@@ -386,7 +417,11 @@ mod tests {
         let clock = Instant::now();
         let recorder = Recorder::new(Box::new(move || clock), true, false);
         for task in 0..CAPACITY as u64 + 10 {
-            recorder.record(Event::Ended { task, at: clock });
+            recorder.record(Event::Ended {
+                task,
+                at: clock,
+                panicked: false,
+            });
         }
         let events = recorder.events();
         assert_eq!(events.len(), CAPACITY);

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::record::{Cause, Event};
+use super::record::{Cause, Event, WaitWhy};
 
 /// How many events a recording keeps: the last 98,304 (32 bytes each, 3 MB). Older
 /// ones are overwritten as new ones come, so a long program never grows without end.
@@ -25,8 +25,36 @@ struct Entry {
     extra: u64,
     /// Which kind of event.
     kind: Kind,
-    /// For a wake, its cause's kind.
+    /// For a wake, its cause's kind; for a wait, its reason; for an end, whether
+    /// it panicked.
     cause: u8,
+    /// For a wait, the timeout it chose, in microseconds (`u32::MAX`: none, or
+    /// longer than 71 minutes).
+    timeout: u32,
+}
+
+/// A wait's timeout as an entry keeps it.
+fn timeout_code(timeout: Option<Duration>) -> u32 {
+    timeout.map_or(u32::MAX, |t| {
+        u32::try_from(t.as_micros()).unwrap_or(u32::MAX)
+    })
+}
+
+/// A wait's reason as a small code, and back.
+fn why_code(why: WaitWhy) -> u8 {
+    match why {
+        WaitWhy::NextTimer => 0,
+        WaitWhy::MaxWait => 1,
+        WaitWhy::NothingReady => 2,
+    }
+}
+
+fn why_of(code: u8) -> WaitWhy {
+    match code {
+        0 => WaitWhy::NextTimer,
+        1 => WaitWhy::MaxWait,
+        _ => WaitWhy::NothingReady,
+    }
 }
 
 /// The kinds of [`Event`].
@@ -79,6 +107,7 @@ impl Ring {
             extra: end,
             kind: Kind::Polled,
             cause: 0,
+            timeout: 0,
         });
     }
 
@@ -92,6 +121,7 @@ impl Ring {
             extra,
             kind: Kind::Woken,
             cause: code,
+            timeout: 0,
         });
     }
 
@@ -135,13 +165,21 @@ impl Ring {
                 let (code, extra) = cause_code(cause);
                 (task, self.nanos(at), extra, Kind::Woken, code)
             }
-            Event::Ended { task, at } => (task, self.nanos(at), 0, Kind::Ended, 0),
-            Event::Slept { start, end, events } => (
+            Event::Ended { task, at, panicked } => {
+                (task, self.nanos(at), 0, Kind::Ended, u8::from(panicked))
+            }
+            Event::Slept {
+                start,
+                end,
+                events,
+                why,
+                ..
+            } => (
                 events as u64,
                 self.nanos(start),
                 self.nanos(end),
                 Kind::Slept,
-                0,
+                why_code(why),
             ),
             Event::Job { thread, start, end } => (
                 thread as u64,
@@ -151,12 +189,17 @@ impl Ring {
                 0,
             ),
         };
+        let timeout = match event {
+            Event::Slept { timeout, .. } => timeout_code(timeout),
+            _ => 0,
+        };
         Entry {
             who,
             at,
             extra,
             kind,
             cause,
+            timeout,
         }
     }
 
@@ -177,11 +220,15 @@ impl Ring {
             Kind::Ended => Event::Ended {
                 task: entry.who,
                 at,
+                panicked: entry.cause != 0,
             },
             Kind::Slept => Event::Slept {
                 start: at,
                 end,
                 events: entry.who as usize,
+                timeout: (entry.timeout != u32::MAX)
+                    .then(|| Duration::from_micros(entry.timeout.into())),
+                why: why_of(entry.cause),
             },
             Kind::Job => Event::Job {
                 thread: entry.who as usize,
@@ -252,11 +299,24 @@ mod tests {
                 at: t(5),
                 cause: Cause::Task(u64::MAX),
             },
-            Event::Ended { task: 8, at: t(6) },
+            Event::Ended {
+                task: 8,
+                at: t(6),
+                panicked: true,
+            },
             Event::Slept {
                 start: t(7),
                 end: t(9),
                 events: 3,
+                timeout: Some(Duration::from_micros(2)),
+                why: WaitWhy::MaxWait,
+            },
+            Event::Slept {
+                start: t(9),
+                end: t(11),
+                events: 0,
+                timeout: None,
+                why: WaitWhy::NothingReady,
             },
             Event::Job {
                 thread: 2,
@@ -269,7 +329,7 @@ mod tests {
             ring.push(event);
         }
         assert_eq!(ring.last(10), events);
-        assert_eq!(ring.last(2), events[4..]);
+        assert_eq!(ring.last(3), events[4..]);
     }
 
     #[test]
@@ -281,7 +341,11 @@ mod tests {
         let start = Instant::now();
         let mut ring = Ring::new(start);
         for task in 0..CAPACITY as u64 + 10 {
-            ring.push(Event::Ended { task, at: start });
+            ring.push(Event::Ended {
+                task,
+                at: start,
+                panicked: false,
+            });
         }
         let events = ring.last(CAPACITY);
         assert_eq!(events.len(), CAPACITY);
