@@ -43,28 +43,30 @@ async fn evloop_accept(listener: evloop::net::TcpListener) {
     }
 }
 
-/// Starts an evloop server on `loops` loops (SO_REUSEPORT); returns its address
-/// and what stops it.
-fn evloop_server(loops: usize) -> (SocketAddr, Box<dyn FnOnce()>) {
+/// Starts an evloop server on `loops` loops (SO_REUSEPORT), recording its
+/// timeline if `traced`; returns its address and what stops it.
+fn evloop_server(loops: usize, traced: bool) -> (SocketAddr, Box<dyn FnOnce()>) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let (ready_tx, ready_rx) = mpsc::channel();
-    let running = evloop::run_per_core(loops, move |_| {
-        let ready = ready_tx.clone();
-        async move {
-            let listener = evloop::net::TcpListener::builder(("127.0.0.1", port))
-                .reuse_port(true)
-                .bind()
-                .await
-                .unwrap();
-            ready.send(()).unwrap();
-            evloop_accept(listener).await;
-        }
-    })
-    .unwrap();
+    let running = evloop::Builder::new()
+        .trace(traced)
+        .run_per_core(loops, move |_| {
+            let ready = ready_tx.clone();
+            async move {
+                let listener = evloop::net::TcpListener::builder(("127.0.0.1", port))
+                    .reuse_port(true)
+                    .bind()
+                    .await
+                    .unwrap();
+                ready.send(()).unwrap();
+                evloop_accept(listener).await;
+            }
+        })
+        .unwrap();
     for _ in 0..loops {
         ready_rx.recv().unwrap();
     }
@@ -229,9 +231,12 @@ fn main() {
         return; // `cargo bench --no-run` style listing: nothing to list
     }
     type Start = fn() -> (SocketAddr, Box<dyn FnOnce()>);
-    let servers: [(&str, Start); 5] = [
-        ("evloop, 1 loop", || evloop_server(1)),
-        ("evloop, 2 loops (run_per_core)", || evloop_server(2)),
+    let servers: [(&str, Start); 6] = [
+        ("evloop, 1 loop", || evloop_server(1, false)),
+        ("evloop, 1 loop, traced (the ring)", || {
+            evloop_server(1, true)
+        }),
+        ("evloop, 2 loops (run_per_core)", || evloop_server(2, false)),
         ("tokio current-thread", || tokio_server(None)),
         ("tokio multi-thread, 2 workers", || tokio_server(Some(2))),
         ("monoio (epoll)", monoio_server),

@@ -53,6 +53,26 @@ fn traced(c: &mut Criterion) {
             b.iter(|| rt.block_on(ping_pong_evloop()))
         });
     }
+    // With the Perfetto output too: each run's events written out as trace JSON,
+    // as `EVLOOP_TRACE=perfetto:PATH` does when the runtime drops (to a sink here:
+    // the cost is the encoding, not the disk).
+    let rt = &runtimes[1].1;
+    group.bench_function("yield_many/perfetto", |b| {
+        b.iter(|| {
+            rt.block_on(yield_many_evloop());
+            rt.timeline()
+                .write_trace_json(&mut std::io::sink())
+                .unwrap();
+        })
+    });
+    group.bench_function("ping_pong/perfetto", |b| {
+        b.iter(|| {
+            rt.block_on(ping_pong_evloop());
+            rt.timeline()
+                .write_trace_json(&mut std::io::sink())
+                .unwrap();
+        })
+    });
 }
 
 /// A seed's cost: the same three workloads on a FIFO loop and a seeded one.
