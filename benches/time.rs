@@ -286,6 +286,100 @@ fn dense_timers() {
     }
 }
 
+/// Timers armed per chunk before the task yields: both runtimes count timer polls
+/// against a cooperative budget (128 a poll), so a long run of arms yields now and
+/// then, outside the timed part.
+const ARM_CHUNK: usize = 64;
+
+/// Arming and cancelling one timer among `n` live ones (deadlines uniform over
+/// 10 s, cancelled in random order), in ns per timer: evloop's wheel beside
+/// tokio's. Each sleep is boxed before the clock starts; arming is its first
+/// poll, cancelling is dropping it (the box's free included, for both).
+fn timer_ops() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+    const ROUNDS: usize = 5;
+    for n in [64usize, 4_096, 65_536, 1_000_000] {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut random = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let offsets: Vec<Duration> = (0..n)
+            .map(|_| Duration::from_nanos(random() % 10_000_000_000))
+            .collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            order.swap(i, (random() % (i as u64 + 1)) as usize);
+        }
+        /// Arms every sleep (a first poll each), then drops them in `order`;
+        /// returns the two times per timer in ns.
+        async fn arm_and_cancel<S: Future>(
+            mut sleeps: Vec<Pin<Box<S>>>,
+            order: &[usize],
+            yield_now: impl Fn() -> Pin<Box<dyn Future<Output = ()>>>,
+        ) -> (f64, f64) {
+            let n = sleeps.len();
+            let mut cx = Context::from_waker(Waker::noop());
+            let mut arming = Duration::ZERO;
+            for chunk in sleeps.chunks_mut(ARM_CHUNK) {
+                let start = Instant::now();
+                for sleep in chunk {
+                    assert!(matches!(sleep.as_mut().poll(&mut cx), Poll::Pending));
+                }
+                arming += start.elapsed();
+                yield_now().await;
+            }
+            let mut sleeps: Vec<Option<Pin<Box<S>>>> = sleeps.into_iter().map(Some).collect();
+            let start = Instant::now();
+            for &i in order {
+                drop(sleeps[i].take());
+            }
+            let cancelling = start.elapsed();
+            (
+                arming.as_nanos() as f64 / n as f64,
+                cancelling.as_nanos() as f64 / n as f64,
+            )
+        }
+        let ev = common::evloop();
+        let tk = common::tokio();
+        let mut results: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..ROUNDS {
+            results[0].push(ev.block_on(async {
+                let now = evloop::time::now();
+                let sleeps = offsets
+                    .iter()
+                    .map(|&d| Box::pin(evloop::time::sleep_until(now + d)))
+                    .collect();
+                arm_and_cancel(sleeps, &order, || Box::pin(evloop::yield_now())).await
+            }));
+            results[1].push(tk.block_on(async {
+                let now = tokio::time::Instant::now();
+                let sleeps = offsets
+                    .iter()
+                    .map(|&d| Box::pin(tokio::time::sleep_until(now + d)))
+                    .collect();
+                arm_and_cancel(sleeps, &order, || Box::pin(tokio::task::yield_now())).await
+            }));
+        }
+        let arm: Vec<f64> = results
+            .iter()
+            .map(|r| median(r.iter().map(|x| x.0).collect()))
+            .collect();
+        let cancel: Vec<f64> = results
+            .iter()
+            .map(|r| median(r.iter().map(|x| x.1).collect()))
+            .collect();
+        println!(
+            "timer_ops/{n}: arm evloop {:.1} ns, tokio {:.1} ns ({:.2}×); cancel evloop {:.1} ns, tokio {:.1} ns ({:.2}×) (medians of {ROUNDS})",
+            arm[0], arm[1], arm[0] / arm[1], cancel[0], cancel[1], cancel[0] / cancel[1]
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     config = common::config();
@@ -293,6 +387,10 @@ criterion_group! {
 }
 
 fn main() {
+    if std::env::args().any(|arg| arg == "timer_ops") {
+        return timer_ops(); // `cargo bench --bench time -- timer_ops`: only these
+    }
+    timer_ops();
     timer_lateness();
     dense_timers();
     benches();

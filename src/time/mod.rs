@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) mod clock;
 pub(crate) mod timers;
+mod wheel;
 
 use crate::runtime;
 use timers::{TimerKey, Timers};
@@ -218,7 +219,7 @@ impl Sleep {
         // No clock read here: step 1 of the loop reads the clock once per turn and
         // fires every timer that is due, so a timer that is gone has fired.
         match this.key {
-            Some(key) if timers.update(key, cx.waker()) => {
+            Some(key) if timers.still_registered(key, cx.waker()) => {
                 // Registered: whoever polls must be the loop that fires it.
                 crate::context::check_driven_by(timers.owner(), "a Sleep");
                 Poll::Pending

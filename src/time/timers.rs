@@ -1,21 +1,18 @@
 //! Timer storage: which wakers to wake, and when. Step 1 of the loop fires them.
 //!
-//! Floor 1 (std only). The timers are a `BTreeMap` ordered by `(deadline, seq)`:
+//! Floor 1 (std only). The timers wait in a hierarchical timing wheel
+//! (`wheel.rs`, which draws it): arming and cancelling are O(1) — a slot found by
+//! bit arithmetic, an entry linked into or out of its list — where a `BTreeMap`
+//! costs O(log n). A cancelled `Sleep` unlinks its entry at once, so a million
+//! created-and-dropped sleeps leave nothing behind. Deadlines stay exact: the
+//! earliest one, which step 4 arms the alarm for, is the earliest entry itself,
+//! not its slot's boundary, and step 1 fires only entries whose deadline has
+//! passed, in deadline order (equal deadlines in the order they were set).
 //!
-//! - the earliest deadline, which step 4 needs to decide how long to sleep, is the
-//!   map's first key;
-//! - firing pops keys from the front until one lies in the future;
-//! - a `Sleep` dropped before it fires removes its own key, so nothing is left
-//!   behind: a million created-and-dropped sleeps use no memory afterwards. (A
-//!   binary heap cannot remove from the middle; it would keep dead entries until
-//!   their deadlines pass.)
-//!
-//! Every operation is O(log n), with exact deadlines (no wheel slots to round to):
-//! a key is the deadline in nanoseconds after the timers were made, and a number.
-//! `seq` tells apart timers with equal deadlines and makes them fire in the order
-//! they were set. A deadline more than 584 years after that (past `u64`'s
-//! nanoseconds — only a virtual clock gets there) waits in a small list of its
-//! own with its exact `Instant`, and fires at its time, after every nearer one.
+//! A deadline is kept as nanoseconds after the timers were made. One more than
+//! 584 years after that (past `u64`'s nanoseconds — only a virtual clock gets
+//! there) waits in a small list of its own with its exact `Instant`, and fires at
+//! its time, after every nearer one.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::BTreeMap;
@@ -24,6 +21,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::clock::Clock;
+use super::wheel::{Wheel, WheelKey};
 use crate::replay::{Rng, Stream};
 use crate::trace::record::{Cause, Recorder};
 
@@ -32,18 +30,16 @@ use crate::trace::record::{Cause, Recorder};
 /// within 0.1 ms; a timer alone is not delayed at all.
 pub(crate) const COALESCE: Duration = Duration::from_micros(60);
 
-/// A key's `at` for a deadline too far off to count in nanoseconds.
+/// Nanoseconds for a deadline too far off to count in nanoseconds.
 const FAR: u64 = u64::MAX;
 
-/// Names one registered timer. 16 bytes: the map moves entries about as it
-/// inserts, so a small key (with the 16-byte waker, a 32-byte entry rather than
-/// 40) is measurably cheaper with thousands of timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct TimerKey {
-    /// When the timer fires: nanoseconds after the timers' `origin`.
-    at: u64,
-    /// Tells apart timers with the same deadline.
-    seq: u64,
+/// Names one registered timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimerKey {
+    /// A timer in the wheel.
+    Near(WheelKey),
+    /// A timer too far off for the wheel's nanoseconds, by its number.
+    Far(u64),
 }
 
 /// The timers of one runtime, and its clock.
@@ -53,16 +49,17 @@ pub(crate) struct Timers {
     clock: Clock,
     /// The instant keys count from: the clock's time when the timers were made.
     origin: Instant,
-    /// Registered timers, earliest first, each with the waker to wake.
-    entries: RefCell<BTreeMap<TimerKey, Waker>>,
-    /// Timers too far off for a key's nanoseconds, by `seq`, with their exact
-    /// deadlines. (Their keys' `at` is `FAR`.)
+    /// The timers, each with the waker to wake.
+    wheel: RefCell<Wheel>,
+    /// Timers too far off for nanoseconds, by number, with their exact deadlines.
     far: RefCell<BTreeMap<u64, (Instant, Waker)>>,
     /// Whether `far` holds any timer: read each turn, so no borrow is needed.
     any_far: Cell<bool>,
-    /// The next `seq` to hand out.
-    next_seq: Cell<u64>,
-    /// Scratch space for `fire_due`, kept to avoid an allocation per turn.
+    /// The next far timer's number.
+    next_far: Cell<u64>,
+    /// Scratch space for `fire_due`, kept to avoid allocations per turn: the due
+    /// timers with their deadlines and order, then their wakers alone.
+    due_keyed: RefCell<Vec<(u64, u64, Waker)>>,
     due: RefCell<Vec<Waker>>,
     /// The clock's time when `fire_due` last looked: every deadline up to it has
     /// passed, which a sleep can check without reading the clock.
@@ -84,10 +81,11 @@ impl Timers {
             fired_up_to: Cell::new(clock.now()),
             origin: clock.now(),
             clock,
-            entries: RefCell::new(BTreeMap::new()),
+            wheel: RefCell::new(Wheel::new()),
             far: RefCell::new(BTreeMap::new()),
             any_far: Cell::new(false),
-            next_seq: Cell::new(0),
+            next_far: Cell::new(0),
+            due_keyed: RefCell::new(Vec::new()),
             due: RefCell::new(Vec::new()),
             recorder: OnceCell::new(),
             shuffle: seed.map(|seed| RefCell::new(Rng::new(seed, Stream::Timers))),
@@ -115,67 +113,59 @@ impl Timers {
         &self.clock
     }
 
-    /// Registers a timer that wakes `waker` at `deadline`.
+    /// Registers a timer that wakes `waker` at `deadline`. O(1).
     pub(crate) fn insert(&self, deadline: Instant, waker: Waker) -> TimerKey {
-        let seq = self.next_seq.get();
-        self.next_seq.set(seq + 1);
-        let key = TimerKey {
-            at: self.nanos(deadline),
-            seq,
-        };
-        if key.at == FAR {
-            self.far.borrow_mut().insert(seq, (deadline, waker));
+        let at = self.nanos(deadline);
+        if at == FAR {
+            let number = self.next_far.get();
+            self.next_far.set(number + 1);
+            self.far.borrow_mut().insert(number, (deadline, waker));
             self.any_far.set(true);
-        } else {
-            self.entries.borrow_mut().insert(key, waker);
+            return TimerKey::Far(number);
         }
-        key
+        TimerKey::Near(self.wheel.borrow_mut().insert(at, waker))
     }
 
-    /// Replaces the waker of a registered timer, unless it is the same one.
-    /// Returns false if the timer is no longer registered (it fired).
-    pub(crate) fn update(&self, key: TimerKey, waker: &Waker) -> bool {
-        if key.at == FAR {
-            return self.update_far(key.seq, waker);
-        }
-        let mut entries = self.entries.borrow_mut();
-        match entries.get_mut(&key) {
-            Some(current) => {
-                if !current.will_wake(waker) {
-                    let old = std::mem::replace(current, waker.clone());
-                    drop(entries);
-                    drop(old);
-                }
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// [`Timers::update`] for a far timer.
-    #[cold]
-    fn update_far(&self, seq: u64, waker: &Waker) -> bool {
-        let mut far = self.far.borrow_mut();
-        let Some((_, current)) = far.get_mut(&seq) else {
-            return false;
+    /// Whether the timer `key` names is still registered (false: it fired). If it
+    /// is, it wakes `waker` from now on.
+    pub(crate) fn still_registered(&self, key: TimerKey, waker: &Waker) -> bool {
+        let replaced = match key {
+            TimerKey::Near(key) => self.wheel.borrow_mut().still_armed(key, waker),
+            TimerKey::Far(number) => self.still_registered_far(number, waker),
         };
-        let old = (!current.will_wake(waker)).then(|| std::mem::replace(current, waker.clone()));
-        drop(far);
-        drop(old);
-        true
+        // The replaced waker is dropped with no borrow held: dropping it may drop
+        // a task, whose own sleeps then come back here.
+        replaced.is_some()
     }
 
-    /// Removes a timer, if it is still registered.
+    /// [`Timers::still_registered`] for a far timer.
+    #[cold]
+    fn still_registered_far(&self, number: u64, waker: &Waker) -> Option<Option<Waker>> {
+        let mut far = self.far.borrow_mut();
+        let (_, current) = far.get_mut(&number)?;
+        Some((!current.will_wake(waker)).then(|| std::mem::replace(current, waker.clone())))
+    }
+
+    /// Removes a timer, if it is still registered. O(1).
     pub(crate) fn remove(&self, key: TimerKey) {
-        if key.at == FAR {
-            let mut far = self.far.borrow_mut();
-            let removed = far.remove(&key.seq);
-            self.any_far.set(!far.is_empty());
-            drop(far);
-            return drop(removed);
+        match key {
+            TimerKey::Near(key) => {
+                let mut wheel = self.wheel.borrow_mut();
+                let removed = wheel.remove(key);
+                if wheel.len() == 0 {
+                    wheel.give_back_room(); // a burst of timers is over
+                }
+                drop(wheel);
+                drop(removed);
+            }
+            TimerKey::Far(number) => {
+                let mut far = self.far.borrow_mut();
+                let removed = far.remove(&number);
+                self.any_far.set(!far.is_empty());
+                drop(far);
+                drop(removed);
+            }
         }
-        let removed = self.entries.borrow_mut().remove(&key);
-        drop(removed);
     }
 
     /// Whether `deadline` had passed when step 1 last fired timers (it may have
@@ -184,15 +174,10 @@ impl Timers {
         deadline <= self.fired_up_to.get()
     }
 
-    /// The earliest deadline of any registered timer.
+    /// The earliest deadline of any registered timer, exactly.
     #[inline]
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let near = self
-            .entries
-            .borrow()
-            .first_key_value()
-            .map(|(key, _)| key.at);
-        match near {
+        match self.wheel.borrow().earliest() {
             Some(at) => Some(self.instant(at)),
             None if self.any_far.get() => self.next_far_deadline(),
             None => None,
@@ -213,23 +198,18 @@ impl Timers {
         let Some(window_end) = first.checked_add(COALESCE) else {
             return first;
         };
-        let last = TimerKey {
-            at: self.nanos(window_end),
-            seq: u64::MAX,
-        };
-        let entries = self.entries.borrow();
-        let latest = entries.range(..=last).next_back();
-        latest.map_or(first, |(key, _)| self.instant(key.at).max(first))
+        let latest = self.wheel.borrow().latest_soon(self.nanos(window_end));
+        latest.map_or(first, |at| self.instant(at).max(first))
     }
 
-    /// `deadline` as a key's `at`: nanoseconds after `origin` (0 for one before
-    /// it, which has passed anyway; `FAR` for one too far off to count so).
+    /// `deadline` as nanoseconds after `origin` (0 for one before it, which has
+    /// passed anyway; `FAR` for one too far off to count so).
     fn nanos(&self, deadline: Instant) -> u64 {
         let after = deadline.saturating_duration_since(self.origin).as_nanos();
         u64::try_from(after).unwrap_or(FAR) // at FAR itself: far too, which is exact
     }
 
-    /// A key's `at` as an instant.
+    /// Nanoseconds after `origin` as an instant.
     fn instant(&self, at: u64) -> Instant {
         self.origin + Duration::from_nanos(at)
     }
@@ -254,28 +234,24 @@ impl Timers {
 
     /// How many timers are registered.
     pub(crate) fn len(&self) -> usize {
-        self.entries.borrow().len() + self.far.borrow().len()
+        self.wheel.borrow().len() + self.far.borrow().len()
     }
 
     /// Step 1: removes every timer whose deadline has passed and wakes it, in
     /// deadline order (with a seed, in an order drawn from it). Returns how many
     /// fired.
     pub(crate) fn fire_due(&self) -> usize {
-        if self.entries.borrow().is_empty() && !self.any_far.get() {
+        if self.wheel.borrow().len() == 0 && !self.any_far.get() {
             return 0; // no clock read for a loop without timers
         }
         let now = self.clock.now();
         self.fired_up_to.set(now);
         let mut due = self.due.take();
         {
-            let at = self.nanos(now);
-            let mut entries = self.entries.borrow_mut();
-            while let Some(entry) = entries.first_entry() {
-                if entry.key().at > at {
-                    break;
-                }
-                due.push(entry.remove());
-            }
+            let mut keyed = self.due_keyed.borrow_mut();
+            self.wheel.borrow_mut().advance(self.nanos(now), &mut keyed);
+            keyed.sort_unstable_by_key(|&(at, seq, _)| (at, seq));
+            due.extend(keyed.drain(..).map(|(_, _, waker)| waker));
         }
         if self.any_far.get() {
             self.take_far_due(now, &mut due);
@@ -324,7 +300,10 @@ mod tests {
         timers.clock().advance_to(start + Duration::from_secs(1));
         assert_eq!(timers.fire_due(), 1);
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
-        assert!(!timers.update(first, &waker), "a fired timer is gone");
+        assert!(
+            !timers.still_registered(first, &waker),
+            "a fired timer is gone"
+        );
         assert_eq!(timers.len(), 1);
     }
 
