@@ -34,7 +34,7 @@
 //!
 //! 1. **The loop** — the [`runtime`] module page (`src/runtime/mod.rs`) draws one
 //!    turn, and [`Runtime::turn`] is those four steps, one line each: fire due
-//!    timers (`src/time/timers.rs`), take in what other threads sent
+//!    timers (`src/timer/timers.rs`), take in what other threads sent
 //!    (`src/task/injector.rs`), run ready tasks (`src/task/executor.rs`), wait for
 //!    I/O (`src/reactor.rs`), the wait decided by one pure function, `decide_wait`.
 //! 2. **A task, from `Pending` to its next poll** — three files, in this order:
@@ -48,8 +48,9 @@
 //!    (`src/task/`), and from other threads [`Handle`] and [`RemoteHandle`]
 //!    (`src/runtime/handle.rs`): a remote task is an ordinary task whose output is
 //!    forwarded through a oneshot.
-//! 4. **Time** (`src/time/`) — the clock (real or virtual), the timers (a
-//!    `BTreeMap` by deadline) and [`time::sleep`], [`time::timeout`],
+//! 4. **Time** — the clock (real or virtual) and the timers, kept in a
+//!    hierarchical timing wheel (`src/timer/`, floor 1), and [`time::sleep`],
+//!    [`time::timeout`],
 //!    [`time::interval`]; `src/runtime/alarm.rs` arms a `timerfd` so timers fire
 //!    within microseconds, not `epoll_wait`'s milliseconds.
 //! 5. **The blocking pool** (`src/blocking.rs`, `src/runtime/spawn_blocking.rs`) —
@@ -140,6 +141,7 @@ mod reactor;
 mod replay;
 mod room;
 mod sys;
+mod timer;
 mod waker_slot;
 
 pub mod check;

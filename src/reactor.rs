@@ -211,9 +211,10 @@ impl Reactor {
         count
     }
 
-    /// Registers `source` for both directions; returns its token. `socket` says
-    /// whether it counts for [`may_have_events`](Reactor::may_have_events).
-    fn register<S>(&self, source: &mut S, socket: bool) -> io::Result<Token>
+    /// Registers `source` for both directions; returns its token. A user's source
+    /// counts for [`may_have_events`](Reactor::may_have_events); the runtime's own
+    /// does not.
+    fn register<S>(&self, source: &mut S, owner: Owner) -> io::Result<Token>
     where
         S: mio::event::Source + AsRawFd,
     {
@@ -229,19 +230,21 @@ impl Reactor {
             self.sources.borrow_mut().remove(token.0);
             return Err(e);
         }
-        self.sockets.set(self.sockets.get() + usize::from(socket));
+        self.sockets
+            .set(self.sockets.get() + usize::from(owner == Owner::User));
         Ok(token)
     }
 
     /// Deregisters `source` and forgets its waiters.
-    fn deregister(&self, source: &mut impl mio::event::Source, token: Token, socket: bool) {
+    fn deregister(&self, source: &mut impl mio::event::Source, token: Token, owner: Owner) {
         // Deregistering can only fail if the fd is already closed; nothing to undo.
         let _ = self.registry.deregister(source);
         let mut sources = self.sources.borrow_mut();
         let waiters = sources.try_remove(token.0);
         crate::room::give_back_slab(&mut sources); // the last of a crowd closed
         drop(sources);
-        self.sockets.set(self.sockets.get() - usize::from(socket));
+        self.sockets
+            .set(self.sockets.get() - usize::from(owner == Owner::User));
         drop(waiters);
     }
 
@@ -308,6 +311,17 @@ impl Wake for Unparker {
     }
 }
 
+/// Whose a registered source is: the user's sockets and descriptors count as
+/// something the loop may hear from (and keep a program from being "stuck"); the
+/// runtime's own (the alarm's `timerfd`) do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    /// A socket, pipe or other descriptor of the user's.
+    User,
+    /// One of the runtime's own descriptors.
+    Runtime,
+}
+
 /// An I/O object registered with a reactor; deregistered when dropped.
 pub(crate) struct IoSource<S: mio::event::Source + AsRawFd> {
     /// The mio object (socket, `Fd`, …); taken out only by `into_inner`.
@@ -322,28 +336,28 @@ struct Registration {
     token: Token,
     /// The reactor it is registered with.
     reactor: Rc<Reactor>,
-    /// Whether it is the user's (a socket) rather than the runtime's own.
-    socket: bool,
+    /// Whose it is: the user's (a socket, a pipe) or the runtime's own.
+    owner: Owner,
 }
 
 impl<S: mio::event::Source + AsRawFd> IoSource<S> {
     /// Registers `io`, a socket or another descriptor of the user's, with `reactor`.
     pub(crate) fn new(io: S, reactor: Rc<Reactor>) -> io::Result<IoSource<S>> {
-        IoSource::register(io, reactor, true)
+        IoSource::register(io, reactor, Owner::User)
     }
 
     /// Registers `io`, one of the runtime's own descriptors (the alarm's timerfd).
     #[cfg_attr(miri, allow(dead_code))] // Miri has no timerfd
     pub(crate) fn internal(io: S, reactor: Rc<Reactor>) -> io::Result<IoSource<S>> {
-        IoSource::register(io, reactor, false)
+        IoSource::register(io, reactor, Owner::Runtime)
     }
 
-    fn register(mut io: S, reactor: Rc<Reactor>, socket: bool) -> io::Result<IoSource<S>> {
-        let token = reactor.register(&mut io, socket)?;
+    fn register(mut io: S, reactor: Rc<Reactor>, owner: Owner) -> io::Result<IoSource<S>> {
+        let token = reactor.register(&mut io, owner)?;
         let registration = Registration {
             token,
             reactor,
-            socket,
+            owner,
         };
         Ok(IoSource {
             io: Some(io),
@@ -453,7 +467,7 @@ impl Registration {
 
     /// Takes `io` off the reactor.
     fn deregister(&self, io: &mut impl mio::event::Source) {
-        self.reactor.deregister(io, self.token, self.socket);
+        self.reactor.deregister(io, self.token, self.owner);
     }
 }
 

@@ -9,7 +9,7 @@
 //!        ┌─────────────────────────────────────────────────────────────────┐
 //!        ▼                                                                 │
 //!   1. Timers        wake every timer whose deadline has passed            │
-//!        │                                                time/timers.rs   │
+//!        │                                               timer/timers.rs   │
 //!        ▼                                                                 │
 //!   2. Remote wakes  move what other threads woke or spawned onto the      │
 //!        │           run queue                        task/executor.rs     │

@@ -14,7 +14,7 @@ use crate::blocking::BlockingPool;
 use crate::context;
 use crate::reactor::Reactor;
 use crate::replay::Replay;
-use crate::time::timers::Timers;
+use crate::timer::timers::Timers;
 use crate::trace::record::{Observers, Recorder};
 use crate::trace::watch::Watch;
 

@@ -38,12 +38,8 @@ use std::rc::Rc;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-pub(crate) mod clock;
-pub(crate) mod timers;
-mod wheel;
-
 use crate::runtime;
-use timers::{TimerKey, Timers};
+use crate::timer::timers::{TimerKey, Timers};
 
 /// The runtime's current time: virtual under `Builder::virtual_time(true)`, else
 /// `Instant::now()`. Outside a runtime, `Instant::now()`.
