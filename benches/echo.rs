@@ -4,7 +4,8 @@
 //! thread of its own. Not a criterion bench: each server runs for a few seconds per
 //! round, the servers take turns, and the medians of the rounds are printed.
 //!
-//! `cargo bench --manifest-path benches/Cargo.toml --bench echo`
+//! `cargo bench --manifest-path benches/Cargo.toml --bench echo`; with `-- sweep`,
+//! the sweep over connections and request sizes in monoio's published format.
 //!
 //! On a 2-core machine the client competes with the server for the cores: two
 //! server loops leave the client less than a core. Read the per-core rows as "what
@@ -13,6 +14,7 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +26,24 @@ const MESSAGE: &[u8] = b"hello, event loop\n";
 const SECONDS: f64 = 2.0;
 /// Rounds per server and connection count.
 const ROUNDS: usize = 5;
+
+/// Whether the servers' threads are pinned to core 0 and the client's to core 1
+/// (the sweep's setting, monoio's published one).
+static PINNED: AtomicBool = AtomicBool::new(false);
+
+/// Pins the calling thread to `core` if the sweep asks for it.
+fn pin_to(core: usize) {
+    if !PINNED.load(Ordering::Relaxed) {
+        return;
+    }
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes inside it, and
+    // sched_setaffinity reads it for the calling thread (pid 0).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
 
 /// Echoes whatever arrives on an evloop stream, into a 4 KiB buffer.
 async fn evloop_echo(mut stream: evloop::net::TcpStream) {
@@ -57,6 +77,7 @@ fn evloop_server(loops: usize, traced: bool) -> (SocketAddr, Box<dyn FnOnce()>) 
         .run_per_core(loops, move |_| {
             let ready = ready_tx.clone();
             async move {
+                pin_to(0);
                 let listener = evloop::net::TcpListener::builder(("127.0.0.1", port))
                     .reuse_port(true)
                     .bind()
@@ -90,6 +111,7 @@ fn tokio_server(workers: Option<usize>) -> (SocketAddr, Box<dyn FnOnce()>) {
     let (addr_tx, addr_rx) = mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
+        pin_to(0);
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             addr_tx.send(listener.local_addr().unwrap()).unwrap();
@@ -125,6 +147,7 @@ fn monoio_server() -> (SocketAddr, Box<dyn FnOnce()>) {
     let (addr_tx, addr_rx) = mpsc::channel();
     let (stop_tx, stop_rx) = futures_channel::oneshot::channel::<()>();
     std::thread::spawn(move || {
+        pin_to(0);
         let mut runtime = common::monoio();
         runtime.block_on(async move {
             let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -176,22 +199,28 @@ fn cpu(clock: libc::clockid_t) -> Duration {
 /// and reading it back for `SECONDS`. Returns requests per second, and the
 /// server's CPU time per request in µs: the process's CPU time over the run less
 /// the client thread's own.
-fn measure(addr: SocketAddr, connections: usize) -> (f64, f64) {
+fn measure(
+    addr: SocketAddr,
+    connections: usize,
+    message: &'static [u8],
+    seconds: f64,
+) -> (f64, f64) {
     let process_before = cpu(libc::CLOCK_PROCESS_CPUTIME_ID);
     let (rate, requests, client_cpu) = std::thread::spawn(move || {
+        pin_to(1);
         let client_before = cpu(libc::CLOCK_THREAD_CPUTIME_ID);
         let (rate, requests) = evloop::run(async move {
             let requests = Rc::new(std::cell::Cell::new(0u64));
-            let deadline = Instant::now() + Duration::from_secs_f64(SECONDS);
+            let deadline = Instant::now() + Duration::from_secs_f64(seconds);
             let mut clients = evloop::JoinSet::new();
             for _ in 0..connections {
                 let requests = requests.clone();
                 clients.spawn(async move {
                     let mut stream = evloop::net::TcpStream::connect(addr).await.unwrap();
                     stream.set_nodelay(true).unwrap();
-                    let mut echo = [0u8; MESSAGE.len()];
+                    let mut echo = vec![0u8; message.len()];
                     while Instant::now() < deadline {
-                        stream.write_all(MESSAGE).await.unwrap();
+                        stream.write_all(message).await.unwrap();
                         stream.read_exact(&mut echo).await.unwrap();
                         requests.set(requests.get() + 1);
                     }
@@ -226,9 +255,60 @@ fn summary(mut values: Vec<f64>) -> (f64, f64, f64) {
     )
 }
 
+/// A 100-byte and a 1-KiB request, monoio's published sizes.
+static SMALL: [u8; 100] = [b'e'; 100];
+static LARGE: [u8; 1024] = [b'E'; 1024];
+
+/// The sweep, in monoio's published format: connections 1, 16, 64, 256 and 1,024,
+/// requests of 100 bytes and 1 KiB, each server on core 0 and the client on core 1,
+/// the servers taking turns round after round. Prints requests per second and the
+/// server's CPU per request, medians of the rounds.
+fn sweep() {
+    const ROUNDS: usize = 3;
+    const SWEEP_SECONDS: f64 = 1.0;
+    PINNED.store(true, Ordering::Relaxed);
+    type Start = fn() -> (SocketAddr, Box<dyn FnOnce()>);
+    let servers: [(&str, Start); 3] = [
+        ("evloop", || evloop_server(1, false)),
+        ("tokio current-thread", || tokio_server(None)),
+        ("monoio (epoll)", monoio_server),
+    ];
+    println!("| connections | size | evloop req/s | tokio req/s | monoio req/s | evloop µs CPU/req | tokio | monoio |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for connections in [1, 16, 64, 256, 1024] {
+        for (size, message) in [("100 B", &SMALL[..]), ("1 KiB", &LARGE[..])] {
+            let mut rates: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+            let mut costs: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+            for _ in 0..ROUNDS {
+                for (i, (_, start)) in servers.iter().enumerate() {
+                    let (addr, stop) = start();
+                    let (rate, cost) = measure(addr, connections, message, SWEEP_SECONDS);
+                    rates[i].push(rate);
+                    costs[i].push(cost);
+                    stop();
+                }
+            }
+            let rate = |i: usize| summary(rates[i].clone()).0;
+            let cost = |i: usize| summary(costs[i].clone()).0;
+            println!(
+                "| {connections} | {size} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                rate(0),
+                rate(1),
+                rate(2),
+                cost(0),
+                cost(1),
+                cost(2)
+            );
+        }
+    }
+}
+
 fn main() {
     if std::env::args().any(|arg| arg == "--list") {
         return; // `cargo bench --no-run` style listing: nothing to list
+    }
+    if std::env::args().any(|arg| arg == "sweep") {
+        return sweep(); // `cargo bench --bench echo -- sweep`
     }
     type Start = fn() -> (SocketAddr, Box<dyn FnOnce()>);
     let servers: [(&str, Start); 6] = [
@@ -247,7 +327,7 @@ fn main() {
         for _ in 0..ROUNDS {
             for (i, (_, start)) in servers.iter().enumerate() {
                 let (addr, stop) = start();
-                let (rate, cost) = measure(addr, connections);
+                let (rate, cost) = measure(addr, connections, MESSAGE, SECONDS);
                 rates[i].push(rate);
                 costs[i].push(cost);
                 stop();
