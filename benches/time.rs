@@ -204,7 +204,7 @@ fn dense_lateness(ev: &evloop::Runtime, deadlines: &[Duration]) -> Vec<Duration>
 /// range of evloop's CPU ratio to tokio's, and how late evloop's timers woke.
 fn dense_timers() {
     const ROUNDS: usize = 9;
-    for n in [1_000u64, 10_000] {
+    for n in [1_000u64, 10_000, 100_000] {
         let deadlines = dense_deadlines(n);
         let ev = common::evloop();
         let mut evloop = || {
@@ -381,6 +381,58 @@ fn timer_ops() {
     }
 }
 
+/// The "read timeout" workload: 10⁵ tasks, each putting a 1 s timeout around a
+/// future that is ready already (a read that finds its bytes waiting), ten rounds
+/// each, on evloop and tokio; the time per round, medians of 5.
+fn read_timeouts() {
+    const TASKS: usize = 100_000;
+    const ROUNDS_EACH: usize = 10;
+    let ev = common::evloop();
+    let tk = common::tokio();
+    let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..5 {
+        let start = Instant::now();
+        ev.block_on(async {
+            let handles: Vec<_> = (0..TASKS)
+                .map(|i| {
+                    evloop::spawn(async move {
+                        for _ in 0..ROUNDS_EACH {
+                            let read = evloop::time::timeout(Duration::from_secs(1), async { i });
+                            assert_eq!(read.await, Ok(i));
+                        }
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+        });
+        times[0].push(start.elapsed().as_secs_f64() * 1e3);
+        let start = Instant::now();
+        tk.block_on(async {
+            let handles: Vec<_> = (0..TASKS)
+                .map(|i| {
+                    tokio::spawn(async move {
+                        for _ in 0..ROUNDS_EACH {
+                            let read = tokio::time::timeout(Duration::from_secs(1), async { i });
+                            assert_eq!(read.await.unwrap(), i);
+                        }
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+        });
+        times[1].push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    let (ev, tk) = (median(times[0].clone()), median(times[1].clone()));
+    println!(
+        "read_timeouts/{TASKS} tasks × {ROUNDS_EACH}: evloop {ev:.1} ms, tokio {tk:.1} ms ({:.2}×, medians of 5)",
+        ev / tk
+    );
+}
+
 criterion_group! {
     name = benches;
     config = common::config();
@@ -389,9 +441,11 @@ criterion_group! {
 
 fn main() {
     if std::env::args().any(|arg| arg == "timer_ops") {
-        return timer_ops(); // `cargo bench --bench time -- timer_ops`: only these
+        timer_ops(); // `cargo bench --bench time -- timer_ops`: only these two
+        return read_timeouts();
     }
     timer_ops();
+    read_timeouts();
     timer_lateness();
     dense_timers();
     benches();
