@@ -34,7 +34,11 @@ fn a_runtime_dropped_with_100_000_live_tasks_drops_each_future_once() {
     assert_eq!(rt.tasks().len(), tasks, "all alive, waiting");
     assert_eq!(drops.load(Ordering::SeqCst), 0);
     drop(rt);
-    assert_eq!(drops.load(Ordering::SeqCst), tasks, "each future dropped once");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        tasks,
+        "each future dropped once"
+    );
 }
 
 #[test]
@@ -51,14 +55,19 @@ fn tasks_lists_exactly_the_live_ones_after_random_completions_and_aborts() {
     let mut handles = Vec::new();
     let mut senders = Vec::new();
     for round in 0..20 {
-        for i in 0..100 {
-            let name = format!("t{round}-{i}");
-            let (tx, rx) = evloop::sync::oneshot::channel::<()>();
-            let handle = rt.block_on(async {
-                evloop::task::Builder::new().name(&name).spawn(async move {
-                    let _ = rx.await;
+        let spawned = rt.block_on(async {
+            (0..100)
+                .map(|i| {
+                    let name = format!("t{round}-{i}");
+                    let (tx, rx) = evloop::sync::oneshot::channel::<()>();
+                    let handle = evloop::task::Builder::new().name(&name).spawn(async move {
+                        let _ = rx.await;
+                    });
+                    (name, handle, tx)
                 })
-            });
+                .collect::<Vec<_>>()
+        });
+        for (name, handle, tx) in spawned {
             live.insert(name.clone());
             handles.push((name.clone(), handle));
             senders.push((name, Some(tx)));
