@@ -408,8 +408,10 @@ fn a_cell_is_shaded_by_how_much_of_it_was_spent_polling() {
         .find(|l| l.trim_start().starts_with("busy |"))
         .unwrap();
     let cells = &busy[busy.find('|').unwrap() + 1..busy.rfind('|').unwrap()];
-    // The first half is one long poll: solid. The second is a short one: a sliver.
-    assert!(cells[..40].chars().all(|c| c == '#'), "{chart}");
+    // The first half is one long poll: solid (but for the first column, which
+    // also holds the spawn before the poll began: on a loaded machine a good part
+    // of it). The second is a short one: a sliver.
+    assert!(cells[1..40].chars().all(|c| c == '#'), "{chart}");
     assert!(
         cells[60..].contains(':') && !cells[60..].contains('#'),
         "{chart}"
