@@ -255,6 +255,33 @@ fn summary(mut values: Vec<f64>) -> (f64, f64, f64) {
     )
 }
 
+/// What starts a server: its address, and what stops it.
+type Start = fn() -> (SocketAddr, Box<dyn FnOnce()>);
+
+/// `rounds` rounds in which each server in turn is started, measured with
+/// `connections` clients sending `message` for `seconds`, and stopped; returns each
+/// server's requests per second and CPU per request, round by round.
+fn rounds(
+    servers: &[(&str, Start)],
+    rounds: usize,
+    connections: usize,
+    message: &'static [u8],
+    seconds: f64,
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+    let mut costs: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+    for _ in 0..rounds {
+        for (i, (_, start)) in servers.iter().enumerate() {
+            let (addr, stop) = start();
+            let (rate, cost) = measure(addr, connections, message, seconds);
+            rates[i].push(rate);
+            costs[i].push(cost);
+            stop();
+        }
+    }
+    (rates, costs)
+}
+
 /// A 100-byte and a 1-KiB request, monoio's published sizes.
 static SMALL: [u8; 100] = [b'e'; 100];
 static LARGE: [u8; 1024] = [b'E'; 1024];
@@ -267,7 +294,6 @@ fn sweep() {
     const ROUNDS: usize = 3;
     const SWEEP_SECONDS: f64 = 1.0;
     PINNED.store(true, Ordering::Relaxed);
-    type Start = fn() -> (SocketAddr, Box<dyn FnOnce()>);
     let servers: [(&str, Start); 3] = [
         ("evloop", || evloop_server(1, false)),
         ("tokio current-thread", || tokio_server(None)),
@@ -277,17 +303,7 @@ fn sweep() {
     println!("|---|---|---|---|---|---|---|---|");
     for connections in [1, 16, 64, 256, 1024] {
         for (size, message) in [("100 B", &SMALL[..]), ("1 KiB", &LARGE[..])] {
-            let mut rates: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
-            let mut costs: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
-            for _ in 0..ROUNDS {
-                for (i, (_, start)) in servers.iter().enumerate() {
-                    let (addr, stop) = start();
-                    let (rate, cost) = measure(addr, connections, message, SWEEP_SECONDS);
-                    rates[i].push(rate);
-                    costs[i].push(cost);
-                    stop();
-                }
-            }
+            let (rates, costs) = rounds(&servers, ROUNDS, connections, message, SWEEP_SECONDS);
             let rate = |i: usize| summary(rates[i].clone()).0;
             let cost = |i: usize| summary(costs[i].clone()).0;
             println!(
@@ -310,7 +326,6 @@ fn main() {
     if std::env::args().any(|arg| arg == "sweep") {
         return sweep(); // `cargo bench --bench echo -- sweep`
     }
-    type Start = fn() -> (SocketAddr, Box<dyn FnOnce()>);
     let servers: [(&str, Start); 6] = [
         ("evloop, 1 loop", || evloop_server(1, false)),
         ("evloop, 1 loop, traced (the ring)", || {
@@ -322,17 +337,7 @@ fn main() {
         ("monoio (epoll)", monoio_server),
     ];
     for connections in [32, 256] {
-        let mut rates: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
-        let mut costs: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
-        for _ in 0..ROUNDS {
-            for (i, (_, start)) in servers.iter().enumerate() {
-                let (addr, stop) = start();
-                let (rate, cost) = measure(addr, connections, MESSAGE, SECONDS);
-                rates[i].push(rate);
-                costs[i].push(cost);
-                stop();
-            }
-        }
+        let (rates, costs) = rounds(&servers, ROUNDS, connections, MESSAGE, SECONDS);
         for (i, (name, _)) in servers.iter().enumerate() {
             let (median, low, high) = summary(rates[i].clone());
             let (cost, cost_low, cost_high) = summary(costs[i].clone());
