@@ -65,13 +65,6 @@ impl Pipe {
     }
 }
 
-/// Says what a stream is in `{:?}`: which stream, and whether it is still open.
-fn debug(name: &str, pipe: &Pipe, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    f.debug_struct(name)
-        .field("open", &pipe.0.borrow().is_some())
-        .finish()
-}
-
 /// The child's standard input: what is written here, the child reads. Drop it
 /// (or `shutdown` it) to end the child's input; `Child::wait` does so first.
 pub struct ChildStdin(Pipe);
@@ -82,16 +75,48 @@ pub struct ChildStdout(Pipe);
 /// The child's standard error, read as it is written.
 pub struct ChildStderr(Pipe);
 
+/// What every end has: made from `std`'s end, `shutdown`, and `{:?}` saying which
+/// stream it is and whether it is still open.
+macro_rules! pipe_end {
+    ($end:ident, $std:ty, $shutdown:literal) => {
+        impl $end {
+            pub(super) fn new(end: $std) -> io::Result<$end> {
+                Pipe::new(end).map($end)
+            }
+
+            #[doc = $shutdown]
+            pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+                self.0.shutdown(how)
+            }
+        }
+
+        impl fmt::Debug for $end {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($end))
+                    .field("open", &self.0 .0.borrow().is_some())
+                    .finish()
+            }
+        }
+    };
+}
+
+pipe_end!(
+    ChildStdin,
+    std::process::ChildStdin,
+    "Closes the child's input: it reads the end of its stream."
+);
+pipe_end!(
+    ChildStdout,
+    std::process::ChildStdout,
+    "Closes this end: the child's further writes fail (`EPIPE`)."
+);
+pipe_end!(
+    ChildStderr,
+    std::process::ChildStderr,
+    "Closes this end: the child's further writes fail (`EPIPE`)."
+);
+
 impl ChildStdin {
-    pub(super) fn new(end: std::process::ChildStdin) -> io::Result<ChildStdin> {
-        Pipe::new(end).map(ChildStdin)
-    }
-
-    /// Closes the child's input: it reads the end of its stream.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.0.shutdown(how)
-    }
-
     /// Polls a write of `buf`.
     pub fn poll_write_buf(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.0.poll_write_buf(cx, buf)
@@ -99,15 +124,6 @@ impl ChildStdin {
 }
 
 impl ChildStdout {
-    pub(super) fn new(end: std::process::ChildStdout) -> io::Result<ChildStdout> {
-        Pipe::new(end).map(ChildStdout)
-    }
-
-    /// Closes this end: the child's further writes fail (`EPIPE`).
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.0.shutdown(how)
-    }
-
     /// Polls a read into `buf`.
     pub fn poll_read_buf(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.0.poll_read_buf(cx, buf)
@@ -115,15 +131,6 @@ impl ChildStdout {
 }
 
 impl ChildStderr {
-    pub(super) fn new(end: std::process::ChildStderr) -> io::Result<ChildStderr> {
-        Pipe::new(end).map(ChildStderr)
-    }
-
-    /// Closes this end: the child's further writes fail (`EPIPE`).
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.0.shutdown(how)
-    }
-
     /// Polls a read into `buf`.
     pub fn poll_read_buf(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.0.poll_read_buf(cx, buf)
@@ -133,21 +140,3 @@ impl ChildStderr {
 writes!(ChildStdin, stdin => stdin);
 reads!(ChildStdout, stdout => stdout);
 reads!(ChildStderr, stderr => stderr);
-
-impl fmt::Debug for ChildStdin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        debug("ChildStdin", &self.0, f)
-    }
-}
-
-impl fmt::Debug for ChildStdout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        debug("ChildStdout", &self.0, f)
-    }
-}
-
-impl fmt::Debug for ChildStderr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        debug("ChildStderr", &self.0, f)
-    }
-}
