@@ -107,23 +107,20 @@ pub(crate) struct Step {
     pub(crate) result: Polled,
 }
 
-/// The schedule a seeded runtime ran: a digest of its polls and wakes, the spawn
-/// numbers that name tasks within it, and — when asked — every poll.
+/// The schedule a seeded runtime ran: a digest of its polls and wakes and — when
+/// asked — every poll. Tasks are named by spawn number: a seeded runtime's task ids
+/// come from a range of its own (`task::Ids`), whose low half is that number.
 #[derive(Debug)]
 pub(crate) struct Replay {
     /// The seed this runtime's orders are drawn from.
     pub(crate) seed: u64,
     /// The running hash of every poll and wake so far.
     digest: Cell<u64>,
-    /// The spawn number of each live task, by its slot in the executor's list of
-    /// tasks (slots are small numbers, reused once a task ends).
-    spawns: RefCell<Vec<u32>>,
-    /// The last spawn number handed out.
-    last_spawn: Cell<u32>,
     /// Turns whose step 3 began so far.
     turn: Cell<u64>,
-    /// Every poll, if `check::same_schedule` asked for them.
-    steps: RefCell<Option<Vec<Step>>>,
+    /// Whether `check::same_schedule` asked for every poll; `steps` holds them.
+    keeping: Cell<bool>,
+    steps: RefCell<Vec<Step>>,
 }
 
 impl Replay {
@@ -132,10 +129,9 @@ impl Replay {
         Replay {
             seed,
             digest: Cell::new(mix(seed)),
-            spawns: RefCell::new(Vec::new()),
-            last_spawn: Cell::new(0),
             turn: Cell::new(0),
-            steps: RefCell::new(None),
+            keeping: Cell::new(false),
+            steps: RefCell::new(Vec::new()),
         }
     }
 
@@ -146,12 +142,12 @@ impl Replay {
 
     /// Keeps every poll from now on, for [`Replay::steps`].
     pub(crate) fn keep_steps(&self) {
-        *self.steps.borrow_mut() = Some(Vec::new());
+        self.keeping.set(true);
     }
 
     /// The polls kept since [`Replay::keep_steps`].
     pub(crate) fn steps(&self) -> Vec<Step> {
-        self.steps.borrow().clone().unwrap_or_default()
+        self.steps.borrow().clone()
     }
 
     /// Step 3 of a new turn begins.
@@ -159,60 +155,31 @@ impl Replay {
         self.turn.set(self.turn.get() + 1);
     }
 
-    /// The task in slot `slot` was just spawned: it gets the next spawn number.
-    pub(crate) fn spawned(&self, slot: u32) {
-        let number = self.last_spawn.get() + 1;
-        self.last_spawn.set(number);
-        let mut spawns = self.spawns.borrow_mut();
-        let slot = slot as usize;
-        if spawns.len() <= slot {
-            spawns.resize(slot + 1, 0);
-        }
-        spawns[slot] = number;
-        drop(spawns);
-        self.add(1, number, 0);
+    /// Task `spawn` (its spawn number) was just spawned.
+    pub(crate) fn spawned(&self, spawn: u32) {
+        self.add(1, spawn, 0);
     }
 
-    /// The task in slot `slot` (`None`: `block_on`'s future) was woken onto the
-    /// run queue.
+    /// Task `spawn` (0: `block_on`'s future) was woken onto the run queue.
     #[inline]
-    pub(crate) fn woken(&self, slot: Option<u32>) {
-        let number = self.number(slot);
-        self.add(2, number, 0);
+    pub(crate) fn woken(&self, spawn: u32) {
+        self.add(2, spawn, 0);
     }
 
-    /// The task in slot `slot` (`None`: `block_on`'s future), spawned at
-    /// `location`, was polled.
+    /// Task `spawn` (0: `block_on`'s future), spawned at `location`, was polled.
     #[inline]
-    pub(crate) fn polled(
-        &self,
-        slot: Option<u32>,
-        location: &'static Location<'static>,
-        result: Polled,
-    ) {
-        let spawn = self.number(slot);
+    pub(crate) fn polled(&self, spawn: u32, location: &'static Location<'static>, result: Polled) {
         self.add(3, spawn, result as u64);
-        if let Some(steps) = self.steps.borrow_mut().as_mut() {
-            let turn = if slot.is_none() { 0 } else { self.turn.get() };
-            steps.push(Step {
+        if self.keeping.get() {
+            let turn = if spawn == 0 { 0 } else { self.turn.get() };
+            let step = Step {
                 turn,
                 spawn,
                 location,
                 result,
-            });
+            };
+            self.steps.borrow_mut().push(step);
         }
-    }
-
-    /// The spawn number of the task in `slot` (0 for `block_on`'s future).
-    fn number(&self, slot: Option<u32>) -> u32 {
-        let Some(slot) = slot else {
-            return 0;
-        };
-        self.spawns
-            .borrow()
-            .get(slot as usize)
-            .copied()
-            .unwrap_or(0)
     }
 
     /// Folds one event into the digest.
@@ -256,29 +223,15 @@ mod tests {
 
     #[test]
     fn the_digest_tells_orders_apart() {
-        let run = |slots: &[u32]| {
-            let replay = Replay::new(1);
-            for &slot in slots {
-                replay.spawned(slot);
-            }
-            for &slot in slots.iter().rev() {
-                replay.polled(Some(slot), Location::caller(), Polled::Ready);
-            }
-            replay.digest()
-        };
-        assert_eq!(
-            run(&[0, 1, 2]),
-            run(&[7, 8, 9]),
-            "slots do not matter, spawn numbers do"
-        );
         let two = |first, second| {
             let replay = Replay::new(1);
             replay.spawned(1);
             replay.spawned(2);
-            replay.polled(Some(first), Location::caller(), Polled::Ready);
-            replay.polled(Some(second), Location::caller(), Polled::Ready);
+            replay.polled(first, Location::caller(), Polled::Ready);
+            replay.polled(second, Location::caller(), Polled::Ready);
             replay.digest()
         };
         assert_ne!(two(1, 2), two(2, 1));
+        assert_eq!(two(1, 2), two(1, 2));
     }
 }

@@ -113,7 +113,11 @@ impl Handle {
         F: Future + 'static,
         F::Output: Send + 'static,
     {
-        let (id, location) = (task::next_id(), Location::caller());
+        let injector = self.injector.upgrade();
+        let id = injector
+            .as_ref()
+            .map_or_else(task::next_id, |i| i.ids.next());
+        let location = Location::caller();
         let (sender, result) = oneshot::channel();
         let abort = Arc::new(Mutex::new(Abort::NotYet));
         let started = abort.clone();
@@ -131,7 +135,7 @@ impl Handle {
                 Abort::Running(_) | Abort::Over => {}
             }
         });
-        match self.injector.upgrade() {
+        match injector {
             Some(injector) => injector.push_spawn(spawn),
             None => drop(spawn), // resolves the handle as cancelled
         }

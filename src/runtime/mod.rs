@@ -49,7 +49,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use crate::context::{self, Driving};
-use crate::task::{self, Executor, Injector, JoinHandle};
+use crate::task::{Executor, Injector, JoinHandle};
 
 mod alarm;
 mod builder;
@@ -267,8 +267,8 @@ impl Runtime {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.executor
-            .spawn(future, task::next_id(), Location::caller(), None)
+        let id = self.executor.next_id();
+        self.executor.spawn(future, id, Location::caller(), None)
     }
 
     /// A handle other threads can spawn through.

@@ -94,7 +94,7 @@ impl Runtime {
                         Poll::Pending => Polled::Pending,
                         Poll::Ready(_) => Polled::Ready,
                     };
-                    replay.polled(None, location, result);
+                    replay.polled(0, location, result);
                 }
                 polled
             }

@@ -42,13 +42,14 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let (id, location) = (task::next_id(), Location::caller());
     let Some(pool) = current_pool() else {
         panic!(
             "evloop::spawn_blocking called outside a runtime: call it inside \
              Runtime::block_on (or evloop::run)"
         );
     };
+    let executor = task::current_executor("evloop::spawn_blocking");
+    let (id, location) = (executor.next_id(), Location::caller());
     let mut outcome = pool.spawn(f);
     let traced = current_recorder().map(|recorder| (recorder.now(), recorder));
     // A closure over the receiver, not an `async` block: it stays `Unpin`.
@@ -68,5 +69,5 @@ where
             )),
         })
     });
-    task::current_executor("evloop::spawn_blocking").spawn(Fallible(result), id, location, None)
+    executor.spawn(Fallible(result), id, location, None)
 }

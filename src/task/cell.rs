@@ -1,8 +1,8 @@
 //! The task cell: a task is one allocation, and its `Waker` points straight into it.
 //!
-//! Floor 1. Beside `src/sys.rs` this is the only module with `unsafe` code: wakers on
-//! any thread share a pointer to the cell, and safe Rust cannot say "other threads
-//! may touch this word, but only the loop's thread the rest". The rules below do.
+//! Floor 1. Beside `src/sys.rs`, the only module with `unsafe` code: wakers on any
+//! thread share a pointer to the cell, and safe Rust cannot say "other threads may
+//! touch this word, the loop's thread alone the rest". The rules below do.
 //!
 //! A `Cell<F, S>` holds a `Header` — `shared` (references, and what other threads set:
 //! `state.rs`), `vtable` (function pointers that know `F`: the executor polls a task
@@ -14,13 +14,15 @@
 //!    queue's, a `JoinHandle`'s) in `Meta`; together they hold one in the shared word,
 //!    as each `Waker` and `RemoteTask` does. The last one to go frees the cell.
 //! 2. *One thread for the contents*: the stage and `Meta` are touched only through a
-//!    `Task` (`!Send`, made only on the loop's thread). A `Waker` or `RemoteTask`
-//!    touches only the shared word and `Meta::owner`, written before it is shared.
+//!    `Task` (`!Send`, made only on the loop's thread) or the executor's `TaskList`
+//!    (`!Send` too). A `Waker` or `RemoteTask` touches only the shared word.
 //! 3. *Emptied first*: the loop's thread drops the future, output and joiner before
 //!    it lets go of its references: the last reference drops nothing `!Send`.
 //! 4. *Typed once*: the vtable is made for the cell's own `F` and `S`, and the output
 //!    is read only as the type the vtable names.
 //! 5. *Pinned*: a cell never moves until it is freed, so its future stays pinned.
+//! 6. *Listed once*: a task is on at most one `TaskList`, its owner's (one list per
+//!    executor), and its `Links` are its place there; the list holds a reference.
 #![allow(unsafe_code)]
 
 use std::any::TypeId;
@@ -48,7 +50,6 @@ struct Cell<F: TaskFuture, S> {
     scheduler: S,
     stage: UnsafeCell<Stage<F>>,
 }
-
 enum Stage<F: TaskFuture> {
     Future(F),
     Output(Out<F>),
@@ -78,8 +79,13 @@ pub(crate) struct RemoteTask(Waker);
 pub(crate) struct Woken<'a>(NonNull<Header>, PhantomData<&'a Waker>);
 
 impl Task {
-    /// A scheduled task; three references: the executor's, the queue's, the handle's.
-    pub(crate) fn new<F: TaskFuture, S: Schedule>(future: F, sched: S, meta: Meta) -> [Task; 3] {
+    /// A scheduled task of executor `owner`, with three references: list, queue, handle.
+    pub(crate) fn new<F: TaskFuture, S: Schedule>(
+        future: F,
+        sched: S,
+        owner: u32,
+        meta: Meta,
+    ) -> [Task; 3] {
         let vtable = &Vtable {
             poll: poll::<F, S>,
             end: end::<F, S>,
@@ -90,7 +96,7 @@ impl Task {
         meta.refs.set(3);
         let cell = Box::leak(Box::new(Cell {
             header: Header {
-                shared: Shared::new(),
+                shared: Shared::new(owner),
                 vtable,
                 meta,
             },
@@ -142,7 +148,6 @@ impl std::ops::Deref for Task {
         unsafe { self.0.as_ref() }
     }
 }
-
 impl Drop for Task {
     fn drop(&mut self) {
         self.meta.refs.set(self.meta.refs.get() - 1);
@@ -154,22 +159,24 @@ impl Drop for Task {
 }
 
 impl Woken<'_> {
-    /// The executor the task belongs to (rule 2: readable anywhere).
+    /// The executor the task belongs to (rule 2: the shared word, readable anywhere).
     pub(crate) fn owner(&self) -> u32 {
         // SAFETY: the waker that lent us holds a reference (rule 1).
-        unsafe { self.0.as_ref() }.meta.owner
+        unsafe { self.0.as_ref() }.shared.owner()
     }
 
-    /// The task, on the thread that drives executor `owner`; panics if it is not the
-    /// task's own (rule 2's check). If the loop held none, it takes a reference again.
+    /// The task, on the thread that drives executor `driving`, if it is the task's own
+    /// (rule 2's check). If the loop held none, it takes a reference again.
     #[inline] // the path of every wake on the loop's thread
-    pub(crate) fn into_local(self, owner: u32) -> Task {
-        assert_eq!(self.owner(), owner, "a task woken into another runtime");
+    pub(crate) fn into_local(self, driving: u32) -> Result<Task, Self> {
+        if self.owner() != driving {
+            return Err(self);
+        }
         let task = Task(self.0);
         if task.meta.refs.replace(task.meta.refs.get() + 1) == 0 {
             task.shared.add_ref();
         }
-        task
+        Ok(task)
     }
 
     /// From another thread: the task to send to the loop, unless a wake is on its way.
@@ -181,10 +188,11 @@ impl Woken<'_> {
 }
 
 impl RemoteTask {
-    /// Back home: see [`Woken::into_local`].
+    /// Back home: see [`Woken::into_local`]; panics if `owner` is not the task's.
     pub(crate) fn into_local(self, owner: u32) -> Task {
-        // SAFETY: our waker is one of this task's (rule 1).
-        Woken(unsafe { header(self.0.data()) }, PhantomData).into_local(owner)
+        let woken = Woken(header(self.0.data()), PhantomData); // our waker's reference
+        let task = woken.into_local(owner).ok();
+        task.expect("a task woken into another runtime")
     }
 
     /// Sets `ABORTED` and wakes the task: the loop drops its future when it comes round.
@@ -195,8 +203,81 @@ impl RemoteTask {
     }
 }
 
+/// A task's place in its executor's `TaskList` (rule 6), touched on the loop's thread.
+#[derive(Default)]
+pub(crate) struct Links {
+    prev: std::cell::Cell<Option<NonNull<Header>>>,
+    next: std::cell::Cell<Option<NonNull<Header>>>,
+}
+/// The tasks of one executor that have not ended, oldest first, linked through their
+/// cells (as tokio's `OwnedTasks` is): listing or unlisting one is a few pointer
+/// writes, no allocation. It holds one reference to each task on it (rule 1), and is
+/// dropped empty: `Executor::shutdown` ends every task first (if not, they would leak).
+pub(crate) struct TaskList {
+    owner: u32,
+    ends: std::cell::Cell<Option<(NonNull<Header>, NonNull<Header>)>>, // head, tail
+}
+
+impl TaskList {
+    /// The list of executor `owner`: the only one (rule 6).
+    pub(crate) fn new(owner: u32) -> TaskList {
+        TaskList {
+            owner,
+            ends: std::cell::Cell::new(None),
+        }
+    }
+
+    /// Lists a new task, keeping its reference (panics if listed, or not this executor's).
+    pub(crate) fn push(&self, task: Task) {
+        let task = ManuallyDrop::new(task); // its reference is the list's (rule 1)
+        assert_eq!(task.shared.owner(), self.owner, "a task listed elsewhere");
+        let ends = self.ends.get();
+        assert!(task.meta.links.prev.get().is_none() && ends.map(|e| e.0) != Some(task.0));
+        let Some((head, tail)) = ends else {
+            return self.ends.set(Some((task.0, task.0)));
+        };
+        task.meta.links.prev.set(Some(tail));
+        // SAFETY: the list holds a reference to `tail` (rules 1, 6), on the loop's thread.
+        unsafe { tail.as_ref() }.meta.links.next.set(Some(task.0));
+        self.ends.set(Some((head, task.0)));
+    }
+
+    /// Unlists `task`, handing back the list's reference; `None` if it is not listed.
+    pub(crate) fn remove(&self, task: &Task) -> Option<Task> {
+        assert_eq!(task.shared.owner(), self.owner, "a task listed elsewhere");
+        let (head, tail) = self.ends.get()?;
+        let (prev, next) = (task.meta.links.prev.take(), task.meta.links.next.take());
+        if prev.is_none() && head != task.0 {
+            return None; // not listed (rule 6: if it were, it would be on this list)
+        }
+        // SAFETY: the list holds a reference to each neighbour (rules 1, 6), loop thread.
+        let links = |at: NonNull<Header>| &unsafe { at.as_ref() }.meta.links;
+        if let Some(prev) = prev {
+            links(prev).next.set(next);
+        }
+        if let Some(next) = next {
+            links(next).prev.set(prev);
+        }
+        let head = if prev.is_some() { Some(head) } else { next };
+        let tail = if next.is_some() { Some(tail) } else { prev };
+        self.ends.set(head.zip(tail));
+        Some(Task(task.0)) // the list's reference (rule 1)
+    }
+
+    /// A new reference to each listed task, oldest first: the caller may then unlist them.
+    pub(crate) fn all(&self) -> Vec<Task> {
+        let (mut all, mut at) = (Vec::new(), self.ends.get().map(|e| e.0));
+        while let Some(header) = at {
+            let task = Task(header); // the new `Task`'s reference (rule 1):
+            task.meta.refs.set(task.meta.refs.get() + 1);
+            at = task.meta.links.next.get();
+            all.push(task);
+        }
+        all
+    }
+}
+
 /// Gives up one reference in the shared word, and frees the cell if it was the last.
-///
 /// # Safety
 /// `header` is a live cell's, and the caller owns the reference it gives up.
 unsafe fn release(header: NonNull<Header>) {
@@ -208,7 +289,6 @@ unsafe fn release(header: NonNull<Header>) {
     }
 }
 /// Makes the stage `output`, or empty, dropping the old in place (rule 5), catching its panic.
-///
 /// # Safety
 /// `stage` is a live cell's, touched on the loop's thread (rule 2).
 #[inline(never)] // `Pending` polls pay nothing for it; passed a whole `Stage`, its reload stalled
@@ -219,9 +299,7 @@ unsafe fn set_stage<F: TaskFuture>(stage: *mut Stage<F>, output: Option<Out<F>>)
         ptr::write(stage, output.map_or(Stage::Empty, Stage::Output));
     }
 }
-
 /// Polls the future of the cell behind `header`.
-///
 /// # Safety
 /// `header` is a live cell's, made for `F` and `S` (rule 4), on the loop's thread.
 unsafe fn poll<F: TaskFuture, S: Schedule>(header: NonNull<Header>) -> Poll<()> {
@@ -242,7 +320,6 @@ unsafe fn poll<F: TaskFuture, S: Schedule>(header: NonNull<Header>) -> Poll<()> 
 }
 
 /// Ends the stage of the cell behind `header` as `end` says.
-///
 /// # Safety
 /// As for [`poll`]; `End::Take`'s pointer is to an `Option<Out<F>>`.
 unsafe fn end<F: TaskFuture, S: Schedule>(header: NonNull<Header>, end: End) {
@@ -261,9 +338,7 @@ unsafe fn end<F: TaskFuture, S: Schedule>(header: NonNull<Header>, end: End) {
         }
     }
 }
-
 /// Hands the task behind `header` to its scheduler.
-///
 /// # Safety
 /// `header` is a live cell's, made for `F` and `S`; any thread.
 unsafe fn schedule<F: TaskFuture, S: Schedule>(header: NonNull<Header>) {
@@ -272,7 +347,6 @@ unsafe fn schedule<F: TaskFuture, S: Schedule>(header: NonNull<Header>) {
     scheduler.schedule(Woken(header, PhantomData));
 }
 /// Frees the cell behind `header`.
-///
 /// # Safety
 /// Its last reference is gone, and it was made for `F` and `S`.
 unsafe fn free<F: TaskFuture, S: Schedule>(header: NonNull<Header>) {
@@ -280,8 +354,8 @@ unsafe fn free<F: TaskFuture, S: Schedule>(header: NonNull<Header>) {
     drop(unsafe { Box::from_raw(header.cast::<Cell<F, S>>().as_ptr()) });
 }
 
-/// The waker's vtable: a `Waker` is a counted pointer to its task's cell; a wake hands
-/// the task to its executor's `Schedule` (`executor.rs`).
+/// A `Waker` is a counted pointer to its task's cell; a wake hands the task to its
+/// executor's `Schedule` (`executor.rs`).
 static WAKER: RawWakerVTable = RawWakerVTable::new(
     |ptr| {
         // SAFETY: `Waker::clone` calls this on a live waker (rule 1).
@@ -307,23 +381,17 @@ fn remote(header: NonNull<Header>, shared: &Shared) -> RemoteTask {
     RemoteTask(unsafe { waker(header) })
 }
 /// A waker for the task behind `header`, owning a reference the caller gives it.
-///
 /// # Safety
 /// `header` is a live cell's; the caller gives the waker one of its references.
 unsafe fn waker(header: NonNull<Header>) -> Waker {
     // SAFETY: `WAKER` keeps the `RawWaker` contract for a cell's pointer.
     unsafe { Waker::from_raw(RawWaker::new(header.as_ptr().cast(), &WAKER)) }
 }
-/// The header behind a live waker's pointer, which holds a reference (rule 1).
-///
-/// # Safety
-/// `ptr` is a live waker's data pointer.
-unsafe fn header(ptr: *const ()) -> NonNull<Header> {
-    // SAFETY: the caller passes a live waker's pointer, never null.
-    unsafe { NonNull::new_unchecked(ptr.cast_mut()).cast() }
+/// The header behind a waker's pointer (a waker's pointer is never null).
+fn header(ptr: *const ()) -> NonNull<Header> {
+    NonNull::new(ptr as *mut Header).expect("a waker's pointer")
 }
 /// Wakes the task behind a waker's pointer, keeping the waker's reference.
-///
 /// # Safety
 /// `ptr` is a live waker's data pointer.
 unsafe fn wake_by_ref(ptr: *const ()) {

@@ -21,24 +21,21 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
-use std::mem;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
-use slab::Slab;
-
 use super::drop_quietly;
 use super::injector::{find_injector, Injected, Injector, Injects, INJECTORS};
 use super::run_queue::RunQueue;
 use super::state::{Flags, Wake};
-use super::{JoinError, JoinHandle, Joiner, Meta, RemoteTask, Schedule, Task, TaskFuture, Woken};
+use super::{spawn_number, Ids, JoinError, JoinHandle, Joiner, Meta, RemoteTask, Schedule};
+use super::{Task, TaskFuture, TaskList, Woken};
 use crate::context;
 use crate::lock::lock;
 use crate::replay::{Polled, Replay};
-use crate::room;
 use crate::trace::record::{Cause, Label, Observers, Recorder};
 
 /// A task as `Runtime::tasks` shows it.
@@ -93,7 +90,7 @@ type Handed = Injected<RemoteSpawn>;
 /// Task storage and the run queue of one runtime.
 pub(crate) struct Executor {
     /// Every task that has not ended: the executor's own reference to each.
-    tasks: RefCell<Slab<Task>>,
+    tasks: TaskList,
     /// The names of the tasks that have one, by id.
     names: RefCell<HashMap<u64, Box<str>>>,
     /// Tasks ready to be polled, and the order of a turn's polls.
@@ -131,20 +128,19 @@ struct Scheduler;
 
 impl Schedule for Scheduler {
     fn schedule(&self, task: Woken<'_>) {
-        let owner = task.owner();
-        match context::driving_id() {
+        match task.into_local(context::driving_id()) {
             // On the loop's own thread: onto the run queue — no lock, no syscall, not
             // even an atomic operation. (A task woken during its own poll is only
             // marked: `yield_now` is this path.)
-            id if id == owner => {
-                let task = task.into_local(owner);
+            Ok(task) => {
                 if task.meta.flags.wake() == Wake::Schedule {
                     with_current(|executor| executor.enqueue(task));
                 }
             }
             // Anywhere else: through the runtime's injection queue, which wakes the
             // loop (unless a wake from another thread is on its way already).
-            _ => {
+            Err(task) => {
+                let owner = task.owner();
                 if let Some(task) = task.into_remote() {
                     if let Some(injector) = find_injector(owner) {
                         injector.push_wake(task);
@@ -169,11 +165,11 @@ impl Executor {
             owner != 0,
             "more than 4 billion runtimes made in one process"
         );
-        let injector = Arc::new(Injector::new(unpark));
+        let injector = Arc::new(Injector::new(unpark, Ids::new(seed.is_some())));
         let registered: Arc<dyn Injects> = injector.clone();
         lock(&INJECTORS).insert(owner, Arc::downgrade(&registered));
         Rc::new(Executor {
-            tasks: RefCell::new(Slab::new()),
+            tasks: TaskList::new(owner),
             names: RefCell::new(HashMap::new()),
             queue: RefCell::new(RunQueue::new(seed)),
             injector,
@@ -188,6 +184,11 @@ impl Executor {
     /// Which executor this is: unique in the process.
     pub(crate) fn owner(&self) -> u32 {
         self.owner
+    }
+
+    /// A new task's id (see [`Ids`]).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.injector.ids.next()
     }
 
     /// The injection queue, for handles that spawn from other threads.
@@ -218,16 +219,18 @@ impl Executor {
         deliver: impl FnOnce(Result<F::Output, JoinError>) + 'static,
     ) -> RemoteTask {
         let reader = self.insert(future, id, location, None);
-        let (slot, remote) = (reader.meta.slot.get() as usize, reader.remote());
-        let call = move || {
-            let output = reader.take_output::<F::Output>();
+        let call = move |task: &Task| {
+            let output = task.take_output::<F::Output>();
             deliver(output.expect("an ended task holds its output"));
         };
-        match self.tasks.borrow().get(slot) {
-            Some(task) => task.meta.joiner.set(Some(Joiner::Call(Box::new(call)))),
-            None => call(), // the runtime is shutting down: the task ended at once
+        match reader.meta.flags.is_complete() {
+            true => call(&reader), // the runtime is shutting down: the task ended at once
+            false => reader
+                .meta
+                .joiner
+                .set(Joiner::Call(Some(Box::new(Box::new(call))))),
         }
-        remote
+        reader.remote()
     }
 
     /// Makes a task's cell, lists it and queues it; returns the reference that
@@ -243,15 +246,14 @@ impl Executor {
         let meta = Meta {
             id,
             location,
-            owner: self.owner,
-            joiner: Cell::new(None),
+            joiner: Cell::default(),
+            links: Default::default(),
             refs: Cell::new(0),
-            slot: Cell::new(0),
             polls: Cell::new(0),
             turn: Cell::new(0),
             flags: Flags::new(),
         };
-        let [task, queued, reader] = Task::new(future, Scheduler, meta);
+        let [task, queued, reader] = Task::new(future, Scheduler, self.owner, meta);
         if self.closed.get() {
             // Spawned while the runtime shuts down: it ends at once, never polled.
             task.cancel(JoinError::cancelled(id, "its runtime was shutting down"));
@@ -259,13 +261,7 @@ impl Executor {
             drop(queued);
             return reader;
         }
-        let mut tasks = self.tasks.borrow_mut();
-        let entry = tasks.vacant_entry();
-        task.meta
-            .slot
-            .set(u32::try_from(entry.key()).expect("4 billion tasks at once"));
-        entry.insert(task);
-        drop(tasks);
+        self.tasks.push(task);
         if let Some(name) = name {
             self.names.borrow_mut().insert(id, name.into());
         }
@@ -332,11 +328,8 @@ impl Executor {
         task.meta.flags.start_running();
         if task.shared.is_aborted() {
             if let Some(replay) = self.replay() {
-                replay.polled(
-                    Some(task.meta.slot.get()),
-                    task.meta.location,
-                    Polled::Aborted,
-                );
+                let spawn = spawn_number(task.meta.id);
+                replay.polled(spawn, task.meta.location, Polled::Aborted);
             }
             // Its future's destructor may wake others: that is this task's doing.
             return self.as_task(&task, || {
@@ -395,8 +388,8 @@ impl Executor {
         };
         let woke_itself = task.meta.flags.is_scheduled(); // it goes to the back
         if let Some(replay) = &observers.replay {
-            let slot = Some(task.meta.slot.get());
-            replay.polled(slot, location, polled_as(&polled, woke_itself));
+            let spawn = spawn_number(id);
+            replay.polled(spawn, location, polled_as(&polled, woke_itself));
         }
         if woke_itself && observers.recorder.is_some() {
             self.record(task, Happened::WokeItself);
@@ -421,8 +414,8 @@ impl Executor {
         let task_id = task.meta.id;
         if let Some(replay) = self.replay() {
             match happened {
-                Happened::Spawned => replay.spawned(task.meta.slot.get()),
-                Happened::Woken => replay.woken(Some(task.meta.slot.get())),
+                Happened::Spawned => replay.spawned(spawn_number(task_id)),
+                Happened::Woken => replay.woken(spawn_number(task_id)),
                 // Part of its poll's record (`Polled::WokeItself`).
                 Happened::WokeItself | Happened::Ended { .. } => {}
             }
@@ -491,10 +484,7 @@ impl Executor {
     /// whether its poll panicked): takes it off the list, marks it complete and
     /// tells whoever waits for it.
     fn end(&self, task: &Task, panicked: bool) {
-        let mut tasks = self.tasks.borrow_mut();
-        let own = tasks.try_remove(task.meta.slot.get() as usize);
-        drop(tasks);
-        drop(own); // after the borrow ends; `task` keeps the cell alive
+        drop(self.tasks.remove(task)); // `task` keeps the cell alive
         if self.observers.is_some() {
             self.record(task, Happened::Ended { panicked });
         }
@@ -502,22 +492,19 @@ impl Executor {
         complete(task);
     }
 
-    /// Gives back the memory a burst grew (the task list, the run queue, the
-    /// injector's scratch space) once they are empty again, down to a tenth of
-    /// `room::ROOM_KEPT`. The runtime calls it when the loop is about to sleep: not in
-    /// the middle of a busy stretch, where the room would only be grown again.
+    /// Gives back the memory a burst grew (the run queue, the injector's scratch
+    /// space) once they are empty again, down to a tenth of `room::ROOM_KEPT`. The
+    /// runtime calls it when the loop is about to sleep: not in the middle of a busy
+    /// stretch, where the room would only be grown again.
     pub(crate) fn give_back_room(&self) {
-        let mut tasks = self.tasks.borrow_mut();
-        room::give_back_slab(&mut tasks);
-        drop(tasks);
         self.queue.borrow_mut().give_back_room();
         self.injected.borrow_mut().give_back_room();
     }
 
     /// Each task that has not ended, as `Runtime::tasks` shows it.
     pub(crate) fn snapshot(&self) -> Vec<TaskSnapshot> {
-        let tasks = self.tasks.borrow();
-        let snapshot = tasks.iter().map(|(_, task)| {
+        let tasks = self.tasks.all();
+        let snapshot = tasks.iter().map(|task| {
             let flags = &task.meta.flags;
             let state = if flags.is_running() {
                 TaskState::Running
@@ -559,20 +546,15 @@ impl Executor {
         if self.has_ready() {
             return None;
         }
-        let tasks = self.tasks.borrow();
+        let tasks = self.tasks.all();
         let cell = |task: &Task| std::ptr::from_ref(&**task).cast::<()>();
-        let ids: HashMap<*const (), u64> =
-            tasks.iter().map(|(_, t)| (cell(t), t.meta.id)).collect();
+        let ids: HashMap<*const (), u64> = tasks.iter().map(|t| (cell(t), t.meta.id)).collect();
         // Every waker held anywhere, less those held by tasks awaiting tasks.
-        let mut held = main_held
-            + tasks
-                .iter()
-                .map(|(_, t)| t.shared.refs() - 1)
-                .sum::<usize>();
+        let mut held = main_held + tasks.iter().map(|t| t.shared.refs() - 1).sum::<usize>();
         let mut awaits = HashMap::new();
-        for (_, task) in tasks.iter() {
+        for task in &tasks {
             let joiner = task.meta.joiner.take();
-            if let Some(Joiner::Waker(waker)) = &joiner {
+            if let Joiner::Waker(waker) = &joiner {
                 // By data pointer, not `will_wake`: in a release build the same
                 // waker type may have its vtable in several places, and then
                 // `will_wake` says no to a clone of `main` itself.
@@ -597,7 +579,7 @@ impl Executor {
         };
         let mut report: Vec<_> = tasks
             .iter()
-            .map(|(_, t)| (t.meta.id, waits_for(t.meta.id)))
+            .map(|t| (t.meta.id, waits_for(t.meta.id)))
             .collect();
         report.push((0, waits_for(0)));
         Some(report)
@@ -646,11 +628,12 @@ impl Executor {
         drop_quietly(self.injector.close());
         // Destructors may spawn (those end at once) or wake; repeat until quiet.
         loop {
-            let tasks = mem::take(&mut *self.tasks.borrow_mut());
+            let tasks = self.tasks.all();
             if tasks.is_empty() {
                 break;
             }
-            for (_, task) in tasks {
+            for task in tasks {
+                drop(self.tasks.remove(&task));
                 task.cancel(JoinError::cancelled(
                     task.meta.id,
                     "its runtime was dropped",
@@ -670,9 +653,9 @@ fn complete(task: &Task) {
         task.drop_output(); // no `JoinHandle` will read it
     }
     match task.meta.joiner.take() {
-        Some(Joiner::Waker(waker)) => waker.wake(),
-        Some(Joiner::Call(call)) => call(),
-        None => {}
+        Joiner::Waker(waker) => waker.wake(),
+        Joiner::Call(Some(call)) => call(task),
+        Joiner::Call(None) => {}
     }
 }
 
@@ -689,6 +672,7 @@ fn polled_as(polled: &std::thread::Result<Poll<()>>, woke_itself: bool) -> Polle
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::mem;
 
     /// At a million tasks, memory is the cost: a task's cell must stay in the
     /// allocator's 96-byte blocks, and its entries in the list and the queue small.

@@ -87,6 +87,9 @@ pub(crate) struct Injector<S> {
     /// How many `Handle`s exist: while one does, another thread may spawn, so the
     /// program is not stuck.
     handles: AtomicUsize,
+    /// Where the runtime's task ids come from: handles on other threads take
+    /// them too.
+    pub(crate) ids: super::Ids,
 }
 
 impl<S> Injected<S> {
@@ -104,8 +107,9 @@ impl<S: Send> Injects for Injector<S> {
 }
 
 impl<S> Injector<S> {
-    pub(crate) fn new(unpark: Waker) -> Injector<S> {
+    pub(crate) fn new(unpark: Waker, ids: super::Ids) -> Injector<S> {
         Injector {
+            ids,
             queue: Mutex::new(Injected::default()),
             notified: AtomicBool::new(false),
             unpark,

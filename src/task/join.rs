@@ -81,7 +81,7 @@ impl<T> JoinHandle<T> {
             .task
             .meta
             .joiner
-            .replace(Some(Joiner::Call(Box::new(call))));
+            .replace(Joiner::Call(Some(Box::new(Box::new(move |_| call())))));
         drop(old);
     }
 }
@@ -99,7 +99,7 @@ impl<T: 'static> JoinHandle<T> {
 impl<T> JoinHandle<T> {
     /// The runtime the task belongs to (its executor's id).
     pub(crate) fn owner(&self) -> u32 {
-        self.task.meta.owner
+        self.task.shared.owner()
     }
 }
 
@@ -115,14 +115,14 @@ impl<T: 'static> Future for JoinHandle<T> {
                 return Poll::Ready(output.expect("JoinHandle polled after it returned"));
             }
             // Not done: whoever polls must be the loop that will finish it.
-            context::check_driven_by(this.task.meta.owner, "a JoinHandle");
+            context::check_driven_by(this.task.shared.owner(), "a JoinHandle");
             let joiner = &this.task.meta.joiner;
             match joiner.take() {
-                Some(Joiner::Waker(current)) if current.will_wake(cx.waker()) => {
-                    joiner.set(Some(Joiner::Waker(current)));
+                Joiner::Waker(current) if current.will_wake(cx.waker()) => {
+                    joiner.set(Joiner::Waker(current));
                 }
                 old => {
-                    joiner.set(Some(Joiner::Waker(cx.waker().clone())));
+                    joiner.set(Joiner::Waker(cx.waker().clone()));
                     drop(old);
                 }
             }

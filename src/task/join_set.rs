@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 
 use slab::Slab;
 
-use super::{current_executor, next_id, JoinError, JoinHandle};
+use super::{current_executor, JoinError, JoinHandle};
 use crate::context;
 use crate::waker_slot::WakerSlot;
 
@@ -89,7 +89,8 @@ impl<T: 'static> JoinSet<T> {
         F: Future<Output = T> + 'static,
     {
         let location = Location::caller();
-        let handle = current_executor("JoinSet::spawn").spawn(future, next_id(), location, None);
+        let executor = current_executor("JoinSet::spawn");
+        let handle = executor.spawn(future, executor.next_id(), location, None);
         let entry = self.handles.vacant_entry();
         let (ended, slot) = (Rc::downgrade(&self.ended), entry.key());
         handle.when_finished(move || report_end(&ended, slot));

@@ -43,7 +43,7 @@ pub use join::JoinHandle;
 pub use join_set::JoinSet;
 pub use local::{AccessError, LocalKey, Scope};
 
-pub(crate) use cell::{RemoteTask, Task, Woken};
+pub(crate) use cell::{RemoteTask, Task, TaskList, Woken};
 pub(crate) use executor::{Awaits, Executor, TaskState};
 
 /// A runtime's injection queue (`injector.rs`), carrying the executor's spawns.
@@ -63,31 +63,41 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 }
 
 /// Who waits for a task to end: a task awaiting its `JoinHandle`, or crate code run
-/// on the loop's thread when it ends (a `JoinSet`'s or a `RemoteHandle`'s).
+/// on the loop's thread when it ends (a `JoinSet`'s or a `RemoteHandle`'s), or nobody.
+/// The size of a `Waker`, 16 bytes: a call is boxed twice, so that its pointer is
+/// thin and the enum's tag fits in the waker's unused null.
 pub(crate) enum Joiner {
     /// Woken when the task ends.
     Waker(Waker),
-    /// Called when the task ends.
-    Call(Box<dyn FnOnce()>),
+    /// Called with the task when it ends; `None`, nobody waits (the default: no
+    /// call through a waker's vtable for a task whose handle was dropped).
+    Call(Option<Box<EndCall>>),
+}
+
+/// A call run on the loop's thread when a task ends, boxed once more in a `Joiner`.
+pub(crate) type EndCall = Box<dyn FnOnce(&Task)>;
+
+impl Default for Joiner {
+    /// Nobody.
+    fn default() -> Joiner {
+        Joiner::Call(None)
+    }
 }
 
 /// What the executor and the `JoinHandle` know of a task. It lives in the task's
 /// cell and is touched only on the loop's thread. Kept to 56 bytes: with the state
 /// word, the vtable and the smallest futures, a cell then fits a 96-byte block of
 /// the allocator — at a million tasks, memory is the cost. (Names live with the
-/// executor.)
+/// executor; the executor a task belongs to, in its state word.)
 pub(crate) struct Meta {
     /// Unique in this process.
     pub(crate) id: u64,
     /// Where `spawn` was called.
     pub(crate) location: &'static Location<'static>,
     /// Who waits for it to end.
-    pub(crate) joiner: Cell<Option<Joiner>>,
-    /// The executor it belongs to. Written before the task is shared, never
-    /// changed: the one field other threads may read.
-    pub(crate) owner: u32,
-    /// Its key in the executor's list of tasks.
-    pub(crate) slot: Cell<u32>,
+    pub(crate) joiner: Cell<Joiner>,
+    /// Its place in the executor's list of tasks that have not ended.
+    pub(crate) links: cell::Links,
     /// How many times it was polled.
     pub(crate) polls: Cell<u32>,
     /// The last turn it was polled in, counted modulo 2¹⁶ (a task idle for exactly
@@ -100,11 +110,14 @@ pub(crate) struct Meta {
     pub(crate) flags: Flags,
 }
 
+/// The next free id: each thread takes a block of them at a time, a seeded runtime
+/// a range of its own.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 /// A new task's id: unique in this process. Each thread takes ids from a global
 /// counter a thousand at a time, so a spawn costs no atomic operation.
 pub(crate) fn next_id() -> u64 {
     const BLOCK: u64 = 1024;
-    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
     thread_local! {
         /// The next id of this thread's block, and the end of the block.
         static IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
@@ -112,12 +125,54 @@ pub(crate) fn next_id() -> u64 {
     IDS.with(|ids| {
         let (mut next, mut end) = ids.get();
         if next == end {
-            next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+            next = NEXT_ID.fetch_add(BLOCK, Ordering::Relaxed);
             end = next + BLOCK;
         }
         ids.set((next + 1, end));
         next
     })
+}
+
+/// Where a runtime's task ids come from: the blocks of [`next_id`], or — seeded — a
+/// range of 2³² of its own, whose ids' low half counts its spawns from 1, so that
+/// the schedule's record names a task by its spawn number with no lookup (0 is
+/// `block_on`'s future). Seeded tasks' ids are large numbers, then.
+#[derive(Debug)]
+pub(crate) enum Ids {
+    Shared,
+    Own(AtomicU64),
+}
+
+impl Ids {
+    /// The ids of a runtime, seeded or not.
+    pub(crate) fn new(seeded: bool) -> Ids {
+        const RANGE: u64 = 1 << 32;
+        if !seeded {
+            return Ids::Shared;
+        }
+        let round_up = |next: u64| next.div_ceil(RANGE) * RANGE;
+        let take = |next| round_up(next).checked_add(RANGE);
+        let next = NEXT_ID.fetch_update(Ordering::Relaxed, Ordering::Relaxed, take);
+        let start = round_up(next.expect("task ids used up"));
+        Ids::Own(AtomicU64::new(start + 1))
+    }
+
+    /// The next task's id.
+    pub(crate) fn next(&self) -> u64 {
+        match self {
+            Ids::Shared => next_id(),
+            Ids::Own(next) => {
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                assert!(id as u32 != 0, "a seeded runtime spawned 2³² tasks");
+                id
+            }
+        }
+    }
+}
+
+/// A task's spawn number in its seeded runtime (see [`Ids`]).
+pub(crate) fn spawn_number(id: u64) -> u32 {
+    id as u32
 }
 
 /// A future as a task runs it: its output already says how the task ended, with
@@ -235,7 +290,8 @@ impl<'a> Builder<'a> {
         F::Output: 'static,
     {
         let location = Location::caller();
-        current_executor("evloop::spawn").spawn(future, next_id(), location, self.name)
+        let executor = current_executor("evloop::spawn");
+        executor.spawn(future, executor.next_id(), location, self.name)
     }
 }
 

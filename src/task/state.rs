@@ -22,10 +22,12 @@
 //! (each waker, each reference crossing threads, and one for all the loop's
 //! references together), `IN_TRANSIT` — a wake from another thread is on its way
 //! through the injection queue, so later ones need not send another: the task is
-//! in that queue at most once too — and `ABORTED`, which another thread may set.
+//! in that queue at most once too — and `ABORTED`, which another thread may set;
+//! its high half names the executor the task belongs to (set once, before any
+//! other thread sees the task), so that a waker on any thread knows where to go.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
+use std::sync::atomic::{AtomicU64, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed};
 
 const SCHEDULED: u8 = 1;
 const RUNNING: u8 = 1 << 1;
@@ -136,24 +138,37 @@ impl Flags {
     }
 }
 
-const ABORTED: usize = 1;
-const IN_TRANSIT: usize = 1 << 1;
-/// One reference, counted above the flags.
-const REF: usize = 1 << 2;
+const ABORTED: u64 = 1;
+const IN_TRANSIT: u64 = 1 << 1;
+/// One reference, counted above the flags, in the low half of the word.
+const REF: u64 = 1 << 2;
+/// The references fill bits 2 to 31; the executor the task belongs to, the high half.
+const REFS: u64 = (1 << 32) - REF;
+const OWNER_SHIFT: u32 = 32;
 
 /// The word a task shares with other threads.
 #[derive(Debug)]
-pub(crate) struct Shared(AtomicUsize);
+pub(crate) struct Shared(AtomicU64);
 
 impl Shared {
-    /// A new task: one reference, the loop's.
-    pub(crate) fn new() -> Shared {
-        Shared(AtomicUsize::new(REF))
+    /// A new task of executor `owner`: one reference, the loop's.
+    pub(crate) fn new(owner: u32) -> Shared {
+        Shared(AtomicU64::new(u64::from(owner) << OWNER_SHIFT | REF))
     }
 
-    /// Counts one more reference.
+    /// The executor the task belongs to: written before the task is shared, never
+    /// changed, so any thread may read it.
+    pub(crate) fn owner(&self) -> u32 {
+        (self.0.load(Relaxed) >> OWNER_SHIFT) as u32
+    }
+
+    /// Counts one more reference. Half a billion of them (wakers leaked in a loop)
+    /// would soon spill into the owner's half: the process aborts first, as `Arc`
+    /// does, with room to spare for threads racing past the check.
     pub(crate) fn add_ref(&self) {
-        self.0.fetch_add(REF, AcqRel);
+        if self.0.fetch_add(REF, AcqRel) & REFS > REFS / 2 {
+            std::process::abort();
+        }
     }
 
     /// Gives up one reference; true if it was the last (the cell must be freed).
@@ -161,7 +176,7 @@ impl Shared {
     /// read-modify-write is needed: the common case of a task whose waker was
     /// never kept costs no locked instruction.
     pub(crate) fn release(&self) -> bool {
-        self.0.load(Acquire) / REF == 1 || self.0.fetch_sub(REF, AcqRel) / REF == 1
+        self.0.load(Acquire) & REFS == REF || self.0.fetch_sub(REF, AcqRel) & REFS == REF
     }
 
     /// A wake from another thread: true if the caller must send the task through
@@ -193,7 +208,7 @@ impl Shared {
     /// How many references are counted here: more than one means someone else
     /// (a waker, an abort handle) holds the task.
     pub(crate) fn refs(&self) -> usize {
-        self.0.load(Acquire) / REF
+        ((self.0.load(Acquire) & REFS) / REF) as usize
     }
 }
 
@@ -216,13 +231,14 @@ mod tests {
 
     #[test]
     fn one_wake_from_other_threads_travels_at_a_time() {
-        let shared = Shared::new();
+        let shared = Shared::new(u32::MAX);
         assert!(shared.send());
         assert!(!shared.send(), "one is on its way already");
         shared.arrived();
         assert!(shared.send());
         shared.add_ref();
         assert!(!shared.release(), "the waker's reference goes");
+        assert_eq!(shared.owner(), u32::MAX, "the flags never touch the owner");
         assert!(shared.release(), "then the loop's, the last");
     }
 
@@ -243,7 +259,7 @@ mod tests {
     #[derive(Clone, Copy, Debug)]
     struct World {
         flags: u8,
-        shared: usize,
+        shared: u64,
         /// Entries in the run queue, and in the injection queue.
         queued: usize,
         in_transit: usize,
@@ -260,7 +276,7 @@ mod tests {
         use Step::*;
         let world = World {
             flags: Flags::new().0.get(),
-            shared: Shared::new().0.into_inner(),
+            shared: Shared::new(7).0.into_inner(),
             queued: 1,
             in_transit: 0,
             done: false,
@@ -295,7 +311,7 @@ mod tests {
         if wakes > 0 {
             // A wake from another thread: only the shared word is touched.
             let mut next = world;
-            let shared = Shared(AtomicUsize::new(next.shared));
+            let shared = Shared(AtomicU64::new(next.shared));
             if shared.send() {
                 next.in_transit += 1;
             }
@@ -311,7 +327,7 @@ mod tests {
     /// One loop step (doing nothing where it cannot happen: nothing to pop).
     fn run(step: Step, mut world: World) -> World {
         let flags = Flags(Cell::new(world.flags));
-        let shared = Shared(AtomicUsize::new(world.shared));
+        let shared = Shared(AtomicU64::new(world.shared));
         match step {
             Step::Start if world.queued == 1 && !world.done => {
                 world.queued = 0;
