@@ -195,21 +195,34 @@ fn cpu(clock: libc::clockid_t) -> Duration {
     Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
-/// The client: `connections` connections on one evloop loop, each sending a line
-/// and reading it back for `SECONDS`. Returns requests per second, and the
-/// server's CPU time per request in µs: the process's CPU time over the run less
-/// the client thread's own.
+/// What one measurement saw.
+#[derive(Clone, Copy)]
+struct Measured {
+    /// Requests per second.
+    rate: f64,
+    /// The server's CPU time per request, µs.
+    cost: f64,
+    /// The server's CPU time over the wall time of the run, in %.
+    busy: f64,
+}
+
+/// The client: `connections` connections on one evloop loop, each sending a
+/// message and reading it back for `seconds` — as fast as it comes back, or, with
+/// `paced`, at that many requests per second over all connections. The server's CPU
+/// time is the process's over the run less the client thread's own.
 fn measure(
     addr: SocketAddr,
     connections: usize,
     message: &'static [u8],
     seconds: f64,
-) -> (f64, f64) {
+    paced: Option<f64>,
+) -> Measured {
     let process_before = cpu(libc::CLOCK_PROCESS_CPUTIME_ID);
-    let (rate, requests, client_cpu) = std::thread::spawn(move || {
+    let (requests, elapsed, client_cpu) = std::thread::spawn(move || {
         pin_to(1);
         let client_before = cpu(libc::CLOCK_THREAD_CPUTIME_ID);
-        let (rate, requests) = evloop::run(async move {
+        let (requests, elapsed) = evloop::run(async move {
+            let start = Instant::now();
             let requests = Rc::new(std::cell::Cell::new(0u64));
             let deadline = Instant::now() + Duration::from_secs_f64(seconds);
             let mut clients = evloop::JoinSet::new();
@@ -219,30 +232,39 @@ fn measure(
                     let mut stream = evloop::net::TcpStream::connect(addr).await.unwrap();
                     stream.set_nodelay(true).unwrap();
                     let mut echo = vec![0u8; message.len()];
+                    let period =
+                        paced.map(|rate| Duration::from_secs_f64(connections as f64 / rate));
+                    let mut next = Instant::now();
                     while Instant::now() < deadline {
+                        if let Some(period) = period {
+                            next += period;
+                            evloop::time::sleep_until(next).await;
+                        }
                         stream.write_all(message).await.unwrap();
                         stream.read_exact(&mut echo).await.unwrap();
                         requests.set(requests.get() + 1);
                     }
                 });
             }
-            let start = Instant::now();
             for done in clients.join_all().await {
                 done.unwrap();
             }
-            let requests = requests.get();
-            (requests as f64 / start.elapsed().as_secs_f64(), requests)
+            (requests.get(), start.elapsed())
         });
         (
-            rate,
             requests,
+            elapsed,
             cpu(libc::CLOCK_THREAD_CPUTIME_ID) - client_before,
         )
     })
     .join()
     .unwrap();
     let server_cpu = cpu(libc::CLOCK_PROCESS_CPUTIME_ID) - process_before - client_cpu;
-    (rate, server_cpu.as_secs_f64() * 1e6 / requests as f64)
+    Measured {
+        rate: requests as f64 / elapsed.as_secs_f64(),
+        cost: server_cpu.as_secs_f64() * 1e6 / requests as f64,
+        busy: server_cpu.as_secs_f64() * 100.0 / elapsed.as_secs_f64(),
+    }
 }
 
 /// The median of `values`, and their range.
@@ -259,27 +281,35 @@ fn summary(mut values: Vec<f64>) -> (f64, f64, f64) {
 type Start = fn() -> (SocketAddr, Box<dyn FnOnce()>);
 
 /// `rounds` rounds in which each server in turn is started, measured with
-/// `connections` clients sending `message` for `seconds`, and stopped; returns each
-/// server's requests per second and CPU per request, round by round.
+/// `connections` clients sending `message` for `seconds` (`paced` as in
+/// [`measure`]), and stopped; returns each server's medians over the rounds, and the
+/// range of its requests per second and of its CPU per request.
 fn rounds(
     servers: &[(&str, Start)],
     rounds: usize,
     connections: usize,
     message: &'static [u8],
     seconds: f64,
-) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
-    let mut costs: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+    paced: Option<f64>,
+) -> Vec<(Measured, [f64; 4])> {
+    let mut seen: Vec<Vec<Measured>> = vec![Vec::new(); servers.len()];
     for _ in 0..rounds {
         for (i, (_, start)) in servers.iter().enumerate() {
             let (addr, stop) = start();
-            let (rate, cost) = measure(addr, connections, message, seconds);
-            rates[i].push(rate);
-            costs[i].push(cost);
+            seen[i].push(measure(addr, connections, message, seconds, paced));
             stop();
         }
     }
-    (rates, costs)
+    let medians = |seen: &[Measured]| {
+        let (rate, rate_low, rate_high) = summary(seen.iter().map(|m| m.rate).collect());
+        let (cost, cost_low, cost_high) = summary(seen.iter().map(|m| m.cost).collect());
+        let busy = summary(seen.iter().map(|m| m.busy).collect()).0;
+        (
+            Measured { rate, cost, busy },
+            [rate_low, rate_high, cost_low, cost_high],
+        )
+    };
+    seen.iter().map(|seen| medians(seen)).collect()
 }
 
 /// A 100-byte and a 1-KiB request, monoio's published sizes.
@@ -289,7 +319,8 @@ static LARGE: [u8; 1024] = [b'E'; 1024];
 /// The sweep, in monoio's published format: connections 1, 16, 64, 256 and 1,024,
 /// requests of 100 bytes and 1 KiB, each server on core 0 and the client on core 1,
 /// the servers taking turns round after round. Prints requests per second and the
-/// server's CPU per request, medians of the rounds.
+/// server's CPU per request, medians of the rounds; then, with the client paced to
+/// a fixed request rate, the server's CPU %.
 fn sweep() {
     const ROUNDS: usize = 3;
     const SWEEP_SECONDS: f64 = 1.0;
@@ -303,19 +334,23 @@ fn sweep() {
     println!("|---|---|---|---|---|---|---|---|");
     for connections in [1, 16, 64, 256, 1024] {
         for (size, message) in [("100 B", &SMALL[..]), ("1 KiB", &LARGE[..])] {
-            let (rates, costs) = rounds(&servers, ROUNDS, connections, message, SWEEP_SECONDS);
-            let rate = |i: usize| summary(rates[i].clone()).0;
-            let cost = |i: usize| summary(costs[i].clone()).0;
+            let m = rounds(&servers, ROUNDS, connections, message, SWEEP_SECONDS, None);
             println!(
                 "| {connections} | {size} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} |",
-                rate(0),
-                rate(1),
-                rate(2),
-                cost(0),
-                cost(1),
-                cost(2)
+                m[0].0.rate, m[1].0.rate, m[2].0.rate, m[0].0.cost, m[1].0.cost, m[2].0.cost
             );
         }
+    }
+    const PACED: f64 = 20_000.0;
+    println!();
+    println!("| at {PACED} requests/s | size | evloop CPU % | tokio CPU % | monoio CPU % |");
+    println!("|---|---|---|---|---|");
+    for connections in [16, 256] {
+        let m = rounds(&servers, ROUNDS, connections, &SMALL, 2.0, Some(PACED));
+        println!(
+            "| {connections} connections | 100 B | {:.1} | {:.1} | {:.1} |",
+            m[0].0.busy, m[1].0.busy, m[2].0.busy
+        );
     }
 }
 
@@ -337,10 +372,10 @@ fn main() {
         ("monoio (epoll)", monoio_server),
     ];
     for connections in [32, 256] {
-        let (rates, costs) = rounds(&servers, ROUNDS, connections, MESSAGE, SECONDS);
-        for (i, (name, _)) in servers.iter().enumerate() {
-            let (median, low, high) = summary(rates[i].clone());
-            let (cost, cost_low, cost_high) = summary(costs[i].clone());
+        let measured = rounds(&servers, ROUNDS, connections, MESSAGE, SECONDS, None);
+        for ((name, _), (median, range)) in servers.iter().zip(measured) {
+            let (median, cost) = (median.rate, median.cost);
+            let [low, high, cost_low, cost_high] = range;
             println!(
                 "echo/{connections} connections/{name}: {median:.0} requests/s (rounds {low:.0}–{high:.0}); \
                  server CPU {cost:.2} µs/request ({cost_low:.2}–{cost_high:.2})"
