@@ -31,8 +31,8 @@ use super::drop_quietly;
 use super::injector::{find_injector, Injected, Injector, Injects, INJECTORS};
 use super::run_queue::RunQueue;
 use super::state::{Flags, Wake};
-use super::{spawn_number, Ids, JoinError, JoinHandle, Joiner, Meta, RemoteTask, Schedule};
-use super::{Task, TaskFuture, TaskList, Woken};
+use super::{spawn_number, EndCall, Ids, JoinError, JoinHandle, Joiner, Meta, RemoteTask};
+use super::{Schedule, Task, TaskFuture, TaskList, Woken};
 use crate::context;
 use crate::lock::lock;
 use crate::replay::{Polled, Replay};
@@ -223,12 +223,11 @@ impl Executor {
             let output = task.take_output::<F::Output>();
             deliver(output.expect("an ended task holds its output"));
         };
-        match reader.meta.flags.is_complete() {
-            true => call(&reader), // the runtime is shutting down: the task ended at once
-            false => reader
-                .meta
-                .joiner
-                .set(Joiner::Call(Some(Box::new(Box::new(call))))),
+        if reader.meta.flags.is_complete() {
+            call(&reader); // the runtime is shutting down: the task ended at once
+        } else {
+            let call: EndCall = Box::new(call);
+            reader.meta.joiner.set(Joiner::Call(Some(Box::new(call))));
         }
         reader.remote()
     }
