@@ -171,15 +171,23 @@ impl Replay {
     pub(crate) fn polled(&self, spawn: u32, location: &'static Location<'static>, result: Polled) {
         self.add(3, spawn, result as u64);
         if self.keeping.get() {
-            let turn = if spawn == 0 { 0 } else { self.turn.get() };
-            let step = Step {
-                turn,
-                spawn,
-                location,
-                result,
-            };
-            self.steps.borrow_mut().push(step);
+            self.keep(spawn, location, result);
         }
+    }
+
+    /// Keeps one poll for [`Replay::steps`]: out of line, so that a poll only
+    /// digested stays a handful of instructions.
+    #[cold]
+    #[inline(never)]
+    fn keep(&self, spawn: u32, location: &'static Location<'static>, result: Polled) {
+        let turn = if spawn == 0 { 0 } else { self.turn.get() };
+        let step = Step {
+            turn,
+            spawn,
+            location,
+            result,
+        };
+        self.steps.borrow_mut().push(step);
     }
 
     /// Folds one event into the digest.

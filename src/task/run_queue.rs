@@ -16,9 +16,10 @@
 //!
 //! - **FIFO** (no seed): oldest wake first, as asyncio and tokio do.
 //! - **Seeded**: in batches, as trio does. A batch is the tasks at the front of
-//!   the queue that FIFO would poll next in this turn; it is shuffled (from the
-//!   seed) and polled in that order; tasks woken meanwhile queue behind it and
-//!   make the next batch, if the turn has polls left. The turn polls the same
+//!   the queue that FIFO would poll next in this turn; each poll takes a task
+//!   drawn (from the seed) out of what is left of the batch — a Fisher–Yates
+//!   shuffle, one step a poll, drawn one poll ahead; tasks woken meanwhile queue
+//!   behind it and make the next batch, if the turn has polls left. The turn polls the same
 //!   tasks as FIFO would, only in another order, so no task waits more turns under
 //!   a seed than it would without: a task with `p` tasks ahead of it in the queue
 //!   is polled within `p / event_interval + 1` turns, seeded or not.
@@ -50,10 +51,9 @@ enum Order {
         /// Draws the order of step 2's remote wakes: a stream of its own, so that
         /// how many came never shifts the picks.
         remote: Rng,
-        /// How many tasks at the front are left of the shuffled batch.
+        /// How many tasks at the front are left of the batch (a new turn
+        /// starts a new one).
         batch: usize,
-        /// The turn that batch belongs to: a new turn starts a new batch.
-        batch_turn: u16,
     },
 }
 
@@ -66,7 +66,6 @@ impl RunQueue {
                 rng: Rng::new(seed, Stream::RunQueue),
                 remote: Rng::new(seed, Stream::Remote),
                 batch: 0,
-                batch_turn: 0,
             },
         };
         RunQueue {
@@ -90,6 +89,9 @@ impl RunQueue {
     /// Step 3 begins a new turn.
     pub(crate) fn begin_turn(&mut self) {
         self.turn = self.turn.wrapping_add(1);
+        if let Order::Seeded { batch, .. } = &mut self.order {
+            *batch = 0; // what a turn cut short left of its batch is drawn again
+        }
     }
 
     /// The next task this turn polls, when it may poll `polls_left` more (at
@@ -108,50 +110,63 @@ impl RunQueue {
         Some(task)
     }
 
-    /// [`RunQueue::next`], seeded: the front of the queue in batches, each
-    /// shuffled when it begins; between batches, as cheap as FIFO.
+    /// [`RunQueue::next`], seeded: the front of the queue in batches, each task
+    /// drawn from what is left of its batch (Fisher–Yates, one step a poll).
     #[inline]
     fn next_seeded(&mut self, polls_left: usize) -> Option<Task> {
-        let turn = self.turn;
-        let Order::Seeded {
-            batch, batch_turn, ..
-        } = &self.order
-        else {
+        let Order::Seeded { batch, .. } = &self.order else {
             return None; // called for a seeded queue only
         };
-        if *batch == 0 || *batch_turn != turn {
+        if *batch == 0 {
             self.begin_batch(polls_left);
         }
-        if let Order::Seeded { batch, .. } = &mut self.order {
-            *batch = batch.checked_sub(1)?;
+        let Order::Seeded { batch, .. } = &mut self.order else {
+            return None;
+        };
+        *batch = batch.checked_sub(1)?;
+        let task = self.tasks.pop_front(); // drawn already
+        if *batch > 0 {
+            self.draw_front();
         }
-        let task = self.tasks.pop_front()?;
-        task.meta.turn.set(turn);
-        Some(task)
+        task
+    }
+
+    /// Draws the batch's next task and brings it to the front, marked as polled
+    /// this turn — one poll ahead, so that its cell is in the cache by the time
+    /// it is polled (the mark is a write to it).
+    #[inline]
+    fn draw_front(&mut self) {
+        let Order::Seeded { rng, batch, .. } = &mut self.order else {
+            return;
+        };
+        self.tasks.swap(0, rng.below(*batch));
+        if let Some(next) = self.tasks.front() {
+            next.meta.turn.set(self.turn);
+        }
     }
 
     /// A new batch: the tasks at the front not polled this turn yet, as many as
-    /// the turn may still poll, shuffled in place. Out of line, so that the FIFO
-    /// loop stays as small as it was before seeds existed.
+    /// the turn may still poll. Out of line, so that the FIFO loop stays as small
+    /// as it was before seeds existed.
     #[cold]
     #[inline(never)]
     fn begin_batch(&mut self, polls_left: usize) {
         let turn = self.turn;
-        let Order::Seeded {
-            rng,
-            batch,
-            batch_turn,
-            ..
-        } = &mut self.order
-        else {
+        let Order::Seeded { batch, .. } = &mut self.order else {
             return;
         };
-        let window = self.tasks.iter().take(polls_left);
-        let fresh = window.take_while(|t| t.meta.turn.get() != turn).count();
-        for i in (1..fresh).rev() {
-            self.tasks.swap(i, rng.below(i + 1)); // Fisher–Yates, in the deque
+        // The window: the first `polls_left` tasks, in the ring's two slices.
+        let (front, back) = self.tasks.as_slices();
+        let front = &front[..front.len().min(polls_left)];
+        let back = &back[..back.len().min(polls_left - front.len())];
+        let polled_already = |t: &Task| t.meta.turn.get() == turn;
+        *batch = match front.iter().position(polled_already) {
+            Some(fresh) => fresh,
+            None => front.len() + back.iter().position(polled_already).unwrap_or(back.len()),
+        };
+        if *batch > 0 {
+            self.draw_front();
         }
-        (*batch, *batch_turn) = (fresh, turn);
     }
 
     /// Shuffles `items` if the order is seeded (step 2's remote wakes use it).

@@ -36,6 +36,13 @@ pub(crate) struct Observers {
 }
 
 impl Observers {
+    /// Whether a poll is timed (the recording is on) or watched (the alarm is):
+    /// then it runs through [`Observers::poll`]. The schedule's record alone only
+    /// notes each poll's end.
+    pub(crate) fn times_polls(&self) -> bool {
+        self.recorder.is_some() || self.watch.is_some()
+    }
+
     /// Runs one poll of task `task` (spawned at `location`, named as `name` says)
     /// under the observers' eyes: the recording notes when it ran, and that the
     /// wakes it makes are its doing; the alarm watches it run.
