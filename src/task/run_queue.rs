@@ -16,13 +16,13 @@
 //!
 //! - **FIFO** (no seed): oldest wake first, as asyncio and tokio do.
 //! - **Seeded**: in batches, as trio does. A batch is the tasks at the front of
-//!   the queue that FIFO would poll next in this turn; each poll takes a task
-//!   drawn (from the seed) out of what is left of the batch — a Fisher–Yates
-//!   shuffle, one step a poll, drawn one poll ahead; tasks woken meanwhile queue
-//!   behind it and make the next batch, if the turn has polls left. The turn polls the same
-//!   tasks as FIFO would, only in another order, so no task waits more turns under
-//!   a seed than it would without: a task with `p` tasks ahead of it in the queue
-//!   is polled within `p / event_interval + 1` turns, seeded or not.
+//!   the queue that FIFO would poll next in this turn, taken off it; each poll
+//!   takes a task drawn (from the seed) out of what is left of the batch — a
+//!   Fisher–Yates shuffle, one step a poll; tasks woken meanwhile queue behind
+//!   and make the next batch, if the turn has polls left. The turn polls the
+//!   same tasks as FIFO would, only in another order, so no task waits more
+//!   turns under a seed than it would without: a task with `p` tasks ahead of it
+//!   in the queue is polled within `p / event_interval + 1` turns, seeded or not.
 
 use std::collections::VecDeque;
 
@@ -44,16 +44,16 @@ pub(crate) struct RunQueue {
 enum Order {
     /// Oldest wake first.
     Fifo,
-    /// In shuffled batches.
+    /// In batches, each drawn in a seeded order.
     Seeded {
         /// Draws the next pick.
         rng: Rng,
         /// Draws the order of step 2's remote wakes: a stream of its own, so that
         /// how many came never shifts the picks.
         remote: Rng,
-        /// How many tasks at the front are left of the batch (a new turn
-        /// starts a new one).
-        batch: usize,
+        /// What is left of the batch, taken off the front of the queue; its
+        /// last [`AHEAD`] tasks are drawn already, the last one polls next.
+        batch: Vec<Task>,
     },
 }
 
@@ -65,7 +65,7 @@ impl RunQueue {
             Some(seed) => Order::Seeded {
                 rng: Rng::new(seed, Stream::RunQueue),
                 remote: Rng::new(seed, Stream::Remote),
-                batch: 0,
+                batch: Vec::new(),
             },
         };
         RunQueue {
@@ -83,14 +83,20 @@ impl RunQueue {
 
     /// Whether no task is ready.
     pub(crate) fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
+        match &self.order {
+            Order::Seeded { batch, .. } => self.tasks.is_empty() && batch.is_empty(),
+            Order::Fifo => self.tasks.is_empty(),
+        }
     }
 
     /// Step 3 begins a new turn.
     pub(crate) fn begin_turn(&mut self) {
         self.turn = self.turn.wrapping_add(1);
         if let Order::Seeded { batch, .. } = &mut self.order {
-            *batch = 0; // what a turn cut short left of its batch is drawn again
+            // What a turn cut short left of its batch goes back to the front.
+            for task in batch.drain(..) {
+                self.tasks.push_front(task);
+            }
         }
     }
 
@@ -114,59 +120,21 @@ impl RunQueue {
     /// drawn from what is left of its batch (Fisher–Yates, one step a poll).
     #[inline]
     fn next_seeded(&mut self, polls_left: usize) -> Option<Task> {
-        let Order::Seeded { batch, .. } = &self.order else {
+        let Order::Seeded { rng, batch, .. } = &mut self.order else {
             return None; // called for a seeded queue only
         };
-        if *batch == 0 {
-            self.begin_batch(polls_left);
+        if batch.is_empty() {
+            take_batch(&mut self.tasks, batch, self.turn, polls_left);
+            let len = batch.len();
+            for ahead in 1..=AHEAD.min(len) {
+                draw_into(rng, batch, len - ahead, self.turn);
+            }
         }
-        let Order::Seeded { batch, .. } = &mut self.order else {
-            return None;
-        };
-        *batch = batch.checked_sub(1)?;
-        let task = self.tasks.pop_front(); // drawn already
-        if *batch > 0 {
-            self.draw_front();
+        let task = batch.pop()?; // drawn already
+        if let Some(pos) = batch.len().checked_sub(AHEAD) {
+            draw_into(rng, batch, pos, self.turn);
         }
-        task
-    }
-
-    /// Draws the batch's next task and brings it to the front, marked as polled
-    /// this turn — one poll ahead, so that its cell is in the cache by the time
-    /// it is polled (the mark is a write to it).
-    #[inline]
-    fn draw_front(&mut self) {
-        let Order::Seeded { rng, batch, .. } = &mut self.order else {
-            return;
-        };
-        self.tasks.swap(0, rng.below(*batch));
-        if let Some(next) = self.tasks.front() {
-            next.meta.turn.set(self.turn);
-        }
-    }
-
-    /// A new batch: the tasks at the front not polled this turn yet, as many as
-    /// the turn may still poll. Out of line, so that the FIFO loop stays as small
-    /// as it was before seeds existed.
-    #[cold]
-    #[inline(never)]
-    fn begin_batch(&mut self, polls_left: usize) {
-        let turn = self.turn;
-        let Order::Seeded { batch, .. } = &mut self.order else {
-            return;
-        };
-        // The window: the first `polls_left` tasks, in the ring's two slices.
-        let (front, back) = self.tasks.as_slices();
-        let front = &front[..front.len().min(polls_left)];
-        let back = &back[..back.len().min(polls_left - front.len())];
-        let polled_already = |t: &Task| t.meta.turn.get() == turn;
-        *batch = match front.iter().position(polled_already) {
-            Some(fresh) => fresh,
-            None => front.len() + back.iter().position(polled_already).unwrap_or(back.len()),
-        };
-        if *batch > 0 {
-            self.draw_front();
-        }
+        Some(task)
     }
 
     /// Shuffles `items` if the order is seeded (step 2's remote wakes use it).
@@ -183,6 +151,44 @@ impl RunQueue {
 
     /// Takes every queued task out (the runtime is dropped).
     pub(crate) fn take_all(&mut self) -> VecDeque<Task> {
+        if let Order::Seeded { batch, .. } = &mut self.order {
+            self.tasks.extend(batch.drain(..));
+        }
         std::mem::take(&mut self.tasks)
     }
+}
+
+/// Moves a new batch off the front of `tasks` into `batch`: the tasks there not
+/// polled in `turn` yet, as many as the turn may still poll. Out of line, so
+/// that the FIFO loop stays as small as it was before seeds existed.
+#[cold]
+#[inline(never)]
+fn take_batch(tasks: &mut VecDeque<Task>, batch: &mut Vec<Task>, turn: u16, polls_left: usize) {
+    // The window: the first `polls_left` tasks, in the ring's two slices.
+    let (front, back) = tasks.as_slices();
+    let front = &front[..front.len().min(polls_left)];
+    let back = &back[..back.len().min(polls_left - front.len())];
+    let polled_already = |task: &Task| task.meta.turn.get() == turn;
+    let fresh = match front.iter().position(polled_already) {
+        Some(fresh) => fresh,
+        None => front.len() + back.iter().position(polled_already).unwrap_or(back.len()),
+    };
+    batch.reserve(fresh);
+    for task in tasks.drain(..fresh) {
+        batch.push(task);
+    }
+}
+
+/// How many polls ahead a batch's tasks are drawn: marking a task drawn is a
+/// write to its cell, so by the time it is polled its cell is in the cache.
+/// (Measured on `yield_many`: seeded, it takes 1.43× FIFO's time with each
+/// task drawn as it polls, 1.33× with tasks drawn two ahead.)
+const AHEAD: usize = 2;
+
+/// Draws the task that polls after those drawn already — out of `batch[..=pos]`,
+/// the part not drawn yet — and swaps it to `pos`, marked as polled in `turn`.
+#[inline]
+fn draw_into(rng: &mut Rng, batch: &mut [Task], pos: usize, turn: u16) {
+    batch.swap(rng.below(pos + 1), pos);
+    batch[pos].meta.turn.set(turn);
 }
