@@ -131,6 +131,7 @@ pub(crate) fn check_driven_by(owner: u32, what: &str) {
 
 /// The part of the current record that `part` picks, as a `T`, if this thread
 /// drives a runtime.
+#[inline]
 pub(crate) fn current<T: 'static>(part: fn(&Driving) -> &Rc<dyn Any>) -> Option<Rc<T>> {
     let any = CURRENT
         .try_with(|current| current.borrow().as_ref().map(|d| part(d).clone()))
