@@ -106,5 +106,22 @@ fn drained_queues_give_their_burst_back() {
         println!("JoinSet after {} tasks: {held} B", BURST / 10);
         assert!(held < KEPT, "the drained set holds {held} B");
     });
+
+    // A burst of timers, armed and cancelled: the wheel's entries.
+    evloop::run(async {
+        let before = live();
+        let mut sleeps: Vec<_> = (0..BURST / 10)
+            .map(|_| Box::pin(evloop::time::sleep(std::time::Duration::from_secs(60))))
+            .collect();
+        for sleep in &mut sleeps {
+            assert!(!poll_once(sleep.as_mut()), "armed, not due");
+        }
+        drop(sleeps);
+        // As with the tasks: the room goes back when the loop next sleeps.
+        evloop::time::sleep(std::time::Duration::from_millis(1)).await;
+        let held = live() - before;
+        println!("timers after {} sleeps: {held} B", BURST / 10);
+        assert!(held < KEPT, "the emptied wheel holds {held} B");
+    });
     let _ = done.send(());
 }

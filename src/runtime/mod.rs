@@ -240,6 +240,7 @@ impl Runtime {
             Wait::Poll | Wait::JumpTo(_) => (Some(Duration::ZERO), None, None),
             Wait::Sleep { deadline, limit } => {
                 self.executor.give_back_room(); // idle now: a burst is over
+                self.resources.timers.give_back_room();
                 let ring_at = deadline.map(|first| self.resources.timers.ring_at(first));
                 (shorter(self.alarm.arm(ring_at), limit), ring_at, limit)
             }

@@ -150,13 +150,8 @@ impl Timers {
     pub(crate) fn remove(&self, key: TimerKey) {
         match key {
             TimerKey::Near(key) => {
-                let mut wheel = self.wheel.borrow_mut();
-                let removed = wheel.remove(key);
-                if wheel.len() == 0 {
-                    wheel.give_back_room(); // a burst of timers is over
-                }
-                drop(wheel);
-                drop(removed);
+                let removed = self.wheel.borrow_mut().remove(key);
+                drop(removed); // with no borrow held: it may drop a task
             }
             TimerKey::Far(number) => {
                 let mut far = self.far.borrow_mut();
@@ -166,6 +161,11 @@ impl Timers {
                 drop(removed);
             }
         }
+    }
+
+    /// Gives back the memory a burst of timers grew, once none is armed.
+    pub(crate) fn give_back_room(&self) {
+        self.wheel.borrow_mut().give_back_room();
     }
 
     /// Whether `deadline` had passed when step 1 last fired timers (it may have

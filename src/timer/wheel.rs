@@ -23,8 +23,9 @@
 //! next non-empty slot" is one `trailing_zeros`. When `elapsed` reaches a slot of
 //! level L, its timers are filed again, lower down (a cascade): a timer moves at
 //! most once a level. Each slot is a doubly linked list threaded through one
-//! `Vec` of entries by index, so a cancel unlinks its entry in O(1); the entry's
-//! generation tells a stale key from a live one, so the wheel stays safe Rust.
+//! `Vec` of entries by index, so a cancel unlinks its entry in O(1); a key holds
+//! the timer's sequence number, which tells a stale key from a live one, so the
+//! wheel stays safe Rust.
 //!
 //! **Precision is not the slot's.** Every entry keeps its exact deadline; a slot
 //! only says where to look. The earliest deadline — what the loop's alarm is armed
@@ -71,17 +72,17 @@ struct Entry {
     /// The neighbours in its list (or, while free, the next free entry).
     prev: u32,
     next: u32,
-    /// Bumped each time the entry is freed: a key of an older generation is stale.
-    generation: u32,
     /// Which list it is in.
     place: Place,
 }
 
-/// Names one armed timer: its entry, and the entry's generation then.
+/// Names one armed timer: its entry, and its `seq` — which no other timer of
+/// the wheel ever has, so a key whose entry was freed (and perhaps reused, even
+/// after the wheel gave its room back) names nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct WheelKey {
     index: u32,
-    generation: u32,
+    seq: u64,
 }
 
 /// The timing wheel; see the module's doc.
@@ -142,7 +143,6 @@ impl Wheel {
                     waker: Some(waker),
                     prev: NIL,
                     next: NIL,
-                    generation: 0,
                     place: Place::Free,
                 });
                 (self.entries.len() - 1) as u32
@@ -163,16 +163,13 @@ impl Wheel {
         } else if self.earliest.get() == Some(None) {
             self.earliest.set(Some(Some(at)));
         }
-        WheelKey {
-            index,
-            generation: self.entries[index as usize].generation,
-        }
+        WheelKey { index, seq }
     }
 
     /// The live entry `key` names, if it is still armed.
     fn live(&self, key: WheelKey) -> Option<&Entry> {
         let entry = self.entries.get(key.index as usize)?;
-        (entry.generation == key.generation && entry.place != Place::Free).then_some(entry)
+        (entry.seq == key.seq && entry.place != Place::Free).then_some(entry)
     }
 
     /// Whether the timer `key` names is still armed (`None` if not); if so, it
@@ -199,7 +196,9 @@ impl Wheel {
         if self.earliest.get() == Some(Some(at)) {
             self.earliest.set(None); // it may have been the earliest: look again
         }
-        Some(self.release(key.index))
+        let waker = self.release(key.index);
+        self.start_afresh_if_empty();
+        Some(waker)
     }
 
     /// The earliest deadline armed, exactly.
@@ -275,6 +274,7 @@ impl Wheel {
             }
             index = next;
         }
+        self.start_afresh_if_empty();
     }
 
     /// The first non-empty slot after `elapsed`'s, lowest level first, with the
@@ -364,7 +364,6 @@ impl Wheel {
     /// Frees unlinked entry `index` and returns its waker.
     fn release(&mut self, index: u32) -> Waker {
         let entry = &mut self.entries[index as usize];
-        entry.generation = entry.generation.wrapping_add(1);
         entry.place = Place::Free;
         entry.next = self.free;
         self.free = index;
@@ -380,11 +379,25 @@ impl Wheel {
         })
     }
 
-    /// Gives back the memory of a burst of timers once they are all gone.
-    pub(crate) fn give_back_room(&mut self) {
-        if self.len == 0 && self.entries.capacity() > crate::room::ROOM_KEPT {
-            self.entries = Vec::new();
+    /// Once no timer is armed, forgets the free entries, keeping their room: the
+    /// next timers fill it from the start, in address order, instead of in the
+    /// order the last ones were freed (at 10⁶ timers, arming in freed order takes
+    /// 4× as long: each arm a cache miss).
+    fn start_afresh_if_empty(&mut self) {
+        if self.len == 0 && !self.entries.is_empty() {
+            self.entries.clear();
             self.free = NIL;
+        }
+    }
+
+    /// Gives back the memory a burst of timers grew, once the entries in use fit
+    /// in a tenth of [`ROOM_KEPT`](crate::room::ROOM_KEPT) (the loop calls it when
+    /// it is about to sleep: a burst is over). Shrinking moves no entry: every key
+    /// still names its own.
+    pub(crate) fn give_back_room(&mut self) {
+        let small = crate::room::ROOM_KEPT / 10;
+        if self.entries.capacity() > crate::room::ROOM_KEPT && self.entries.len() <= small {
+            self.entries.shrink_to(small);
         }
     }
 }
@@ -525,5 +538,31 @@ mod tests {
         assert!(wheel.remove(old).is_none(), "an old key is stale");
         assert!(wheel.still_armed(new, &waker).is_some());
         assert_eq!(wheel.len(), 1);
+    }
+
+    #[test]
+    fn a_key_stays_stale_after_the_wheel_gives_its_room_back() {
+        // A timer fires, but its `Sleep` is not polled yet; then a burst ends
+        // and the wheel gives its room back; a new timer takes the first entry.
+        let mut wheel = Wheel::new();
+        let waker = futures_task::noop_waker();
+        let fired = wheel.insert(10, waker.clone());
+        let burst: Vec<_> = (0..2 * crate::room::ROOM_KEPT as u64)
+            .map(|i| wheel.insert(1_000_000 + i, waker.clone()))
+            .collect();
+        let mut due = Vec::new();
+        wheel.advance(10, &mut due);
+        assert_eq!(due.len(), 1);
+        for key in burst {
+            assert!(wheel.remove(key).is_some());
+        }
+        wheel.give_back_room();
+        let new = wheel.insert(20, waker.clone());
+        assert!(
+            wheel.still_armed(fired, &waker).is_none(),
+            "the fired key is stale"
+        );
+        assert!(wheel.remove(fired).is_none(), "a stale key removes nothing");
+        assert!(wheel.remove(new).is_some());
     }
 }
