@@ -547,7 +547,14 @@ mod tests {
         let mut wheel = Wheel::new();
         let waker = futures_task::noop_waker();
         let fired = wheel.insert(10, waker.clone());
-        let burst: Vec<_> = (0..2 * crate::room::ROOM_KEPT as u64)
+        // (Clearing an emptied wheel reuses the entries too: a small burst shows
+        // it under Miri.)
+        let burst = if cfg!(miri) {
+            8
+        } else {
+            2 * crate::room::ROOM_KEPT as u64
+        };
+        let burst: Vec<_> = (0..burst)
             .map(|i| wheel.insert(1_000_000 + i, waker.clone()))
             .collect();
         let mut due = Vec::new();
