@@ -2,12 +2,14 @@
 //!
 //! Floor 1 (std only). The timers wait in a hierarchical timing wheel
 //! (`wheel.rs`, which draws it): arming and cancelling are O(1) — a slot found by
-//! bit arithmetic, an entry linked into or out of its list — where a `BTreeMap`
-//! costs O(log n). A cancelled `Sleep` unlinks its entry at once, so a million
-//! created-and-dropped sleeps leave nothing behind. Deadlines stay exact: the
-//! earliest one, which step 4 arms the alarm for, is the earliest entry itself,
-//! not its slot's boundary, and step 1 fires only entries whose deadline has
-//! passed, in deadline order (equal deadlines in the order they were set).
+//! bit arithmetic, an entry linked into its list, a cancelled one marked — where
+//! a `BTreeMap` costs O(log n). A cancelled entry is freed soon after (when its
+//! slot is reached, or by a sweep once the cancelled outnumber twice the armed by
+//! 1,024), so a million created-and-dropped sleeps leave next to nothing behind.
+//! Deadlines stay exact: the earliest one, which step 4 arms the alarm for, is the
+//! earliest entry itself, not its slot's boundary, and step 1 fires only entries
+//! whose deadline has passed, in deadline order (equal deadlines in the order they
+//! were set).
 //!
 //! A deadline is kept as nanoseconds after the timers were made. One more than
 //! 584 years after that (past `u64`'s nanoseconds — only a virtual clock gets
@@ -177,7 +179,7 @@ impl Timers {
     /// The earliest deadline of any registered timer, exactly.
     #[inline]
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        match self.wheel.borrow().earliest() {
+        match self.wheel.borrow_mut().earliest() {
             Some(at) => Some(self.instant(at)),
             None if self.any_far.get() => self.next_far_deadline(),
             None => None,

@@ -23,14 +23,25 @@
 //! next non-empty slot" is one `trailing_zeros`. When `elapsed` reaches a slot of
 //! level L, its timers are filed again, lower down (a cascade): a timer moves at
 //! most once a level. Each slot is a doubly linked list threaded through one
-//! `Vec` of entries by index, so a cancel unlinks its entry in O(1); a key holds
-//! the timer's sequence number, which tells a stale key from a live one, so the
-//! wheel stays safe Rust.
+//! `Vec` of entries by index. A cancel only marks its entry cancelled (it drops
+//! the waker): the entry is freed when a cascade or a firing meets it, or by a
+//! sweep once too many wait — so cancelling writes to nothing but the entry,
+//! where unlinking would write to both its neighbours. A key holds the timer's
+//! sequence number, which tells a stale key from a live one, so the wheel stays
+//! safe Rust.
+//!
+//! ```text
+//! arm     entry ← free list (or a new one); pushed at the head of its slot's list
+//! cancel  entry.waker = None                   (cancelled, still in its list)
+//! cascade armed entries filed lower down; cancelled ones freed
+//! sweep   when cancelled > 2 × armed + 1,024: every list built again from the
+//!         entries, read in address order; cancelled ones freed
+//! ```
 //!
 //! **Precision is not the slot's.** Every entry keeps its exact deadline; a slot
 //! only says where to look. The earliest deadline — what the loop's alarm is armed
-//! for — is the least of the first non-empty list (the current slot, else the
-//! next slot), kept in a cache that an insert lowers and only a removal of that
+//! for — is the least armed deadline of the first list that holds one (the
+//! current slot, else the next slot), kept in a cache that an insert lowers and only a removal of that
 //! very entry, or a cascade, clears. So the `timerfd` rings at the exact deadline,
 //! not at a slot boundary, and a timer never fires early: step 1 fires only the
 //! entries whose deadline has passed.
@@ -44,6 +55,10 @@ const SLOT_BITS: u32 = 16;
 const LEVEL_BITS: u32 = 6;
 /// Levels: 6 bits each above the slot's 16, up to 2^58 ns (9.1 years) ahead.
 const LEVELS: usize = 7;
+/// Cancelled entries may wait in their lists until they outnumber twice the
+/// armed ones by this many; then a sweep frees them all. (Under Miri a few, so
+/// that its short tests sweep too.)
+const SWEEP_SLACK: usize = if cfg!(miri) { 16 } else { 1024 };
 /// No entry: the end of a list.
 const NIL: u32 = u32::MAX;
 
@@ -67,7 +82,8 @@ struct Entry {
     at: u64,
     /// The order it was set in: timers with equal deadlines fire in that order.
     seq: u64,
-    /// What to wake (`None` while free).
+    /// What to wake: `None` once cancelled (it stays in its list until a
+    /// cascade, a firing or a sweep frees it) or free.
     waker: Option<Waker>,
     /// The neighbours in its list (or, while free, the next free entry).
     prev: u32,
@@ -103,6 +119,8 @@ pub(crate) struct Wheel {
     elapsed: u64,
     /// How many timers are armed.
     len: usize,
+    /// How many cancelled entries still wait in their lists.
+    cancelled: usize,
     /// The next `seq`.
     next_seq: u64,
     /// The earliest deadline, if known (`None`: to be found again).
@@ -121,6 +139,7 @@ impl Wheel {
             overflow: NIL,
             elapsed: 0,
             len: 0,
+            cancelled: 0,
             next_seq: 0,
             earliest: Cell::new(Some(None)),
         }
@@ -169,7 +188,7 @@ impl Wheel {
     /// The live entry `key` names, if it is still armed.
     fn live(&self, key: WheelKey) -> Option<&Entry> {
         let entry = self.entries.get(key.index as usize)?;
-        (entry.seq == key.seq && entry.place != Place::Free).then_some(entry)
+        (entry.seq == key.seq && entry.waker.is_some()).then_some(entry)
     }
 
     /// Whether the timer `key` names is still armed (`None` if not); if so, it
@@ -189,33 +208,56 @@ impl Wheel {
     }
 
     /// Disarms the timer `key` names, if it is still armed, and returns its waker.
-    /// O(1).
+    /// O(1), amortized: the entry stays in its list, cancelled, to be freed when
+    /// its slot is reached — or by a sweep, once the cancelled outnumber twice
+    /// the armed by [`SWEEP_SLACK`]; a sweep reads the entries in address order
+    /// and costs less than two entries' worth per cancel. (Unlinking at once
+    /// writes to both neighbours in the list: among many timers, two cache
+    /// misses per cancel.) So cancelled entries never hold more than twice the
+    /// memory of the armed ones, plus `SWEEP_SLACK` entries.
     pub(crate) fn remove(&mut self, key: WheelKey) -> Option<Waker> {
-        let at = self.live(key)?.at;
-        self.unlink(key.index);
-        if self.earliest.get() == Some(Some(at)) {
+        self.live(key)?;
+        let entry = &mut self.entries[key.index as usize];
+        let waker = entry.waker.take();
+        if self.earliest.get() == Some(Some(entry.at)) {
             self.earliest.set(None); // it may have been the earliest: look again
         }
-        let waker = self.release(key.index);
-        self.start_afresh_if_empty();
-        Some(waker)
+        self.len -= 1;
+        self.cancelled += 1;
+        if self.len == 0 {
+            self.start_afresh();
+        } else if self.cancelled > 2 * self.len + SWEEP_SLACK {
+            self.sweep();
+        }
+        waker
     }
 
-    /// The earliest deadline armed, exactly.
-    pub(crate) fn earliest(&self) -> Option<u64> {
+    /// The earliest deadline armed, exactly: the least of the first list that
+    /// holds an armed timer (a first list holding only cancelled ones is freed
+    /// on the way: each entry once).
+    pub(crate) fn earliest(&mut self) -> Option<u64> {
         if let Some(known) = self.earliest.get() {
             return known;
         }
-        let first = match self.current {
-            NIL => self
-                .next_slot()
-                .map_or(self.overflow, |(level, slot, _)| self.slots[level][slot]),
-            current => current,
+        let earliest = loop {
+            let first = match self.current {
+                NIL => self
+                    .next_slot()
+                    .map_or(self.overflow, |(level, slot, _)| self.slots[level][slot]),
+                current => current,
+            };
+            if first == NIL {
+                break None;
+            }
+            match self
+                .armed(first)
+                .map(|index| self.entries[index as usize].at)
+                .min()
+            {
+                Some(at) => break Some(at),
+                None => self.free_cancelled_list(first),
+            }
         };
-        let earliest = self
-            .list(first)
-            .map(|index| self.entries[index as usize].at)
-            .min();
         self.earliest.set(Some(earliest));
         earliest
     }
@@ -223,7 +265,7 @@ impl Wheel {
     /// The latest deadline no later than `until` among the timers of the current
     /// slot (where the earliest is, once it is near): what one alarm can serve.
     pub(crate) fn latest_soon(&self, until: u64) -> Option<u64> {
-        self.list(self.current)
+        self.armed(self.current)
             .map(|index| self.entries[index as usize].at)
             .filter(|&at| at <= until)
             .max()
@@ -238,14 +280,10 @@ impl Wheel {
                 break;
             }
             self.elapsed = start;
-            let mut index = self.slots[level][slot];
+            let index = self.slots[level][slot];
             self.slots[level][slot] = NIL;
             self.occupied[level] &= !(1 << slot);
-            while index != NIL {
-                let next = self.entries[index as usize].next;
-                self.file(index);
-                index = next;
-            }
+            self.refile_all(index);
             self.earliest.set(None);
         }
         let moved_epoch = (now >> (SLOT_BITS + LEVEL_BITS * LEVELS as u32))
@@ -253,12 +291,8 @@ impl Wheel {
         self.elapsed = self.elapsed.max(now);
         if moved_epoch && self.overflow != NIL {
             // Deadlines that were past the levels' range may be within it now.
-            let mut index = std::mem::replace(&mut self.overflow, NIL);
-            while index != NIL {
-                let next = self.entries[index as usize].next;
-                self.file(index);
-                index = next;
-            }
+            let first = std::mem::replace(&mut self.overflow, NIL);
+            self.refile_all(first);
             self.earliest.set(None);
         }
         // Fire what is due in the current slot.
@@ -266,7 +300,10 @@ impl Wheel {
         while index != NIL {
             let entry = &self.entries[index as usize];
             let next = entry.next;
-            if entry.at <= now {
+            if entry.waker.is_none() {
+                self.unlink(index);
+                self.free_cancelled(index);
+            } else if entry.at <= now {
                 let (at, seq) = (entry.at, entry.seq);
                 self.unlink(index);
                 due.push((at, seq, self.release(index)));
@@ -274,7 +311,61 @@ impl Wheel {
             }
             index = next;
         }
-        self.start_afresh_if_empty();
+        if self.len == 0 {
+            self.start_afresh();
+        }
+    }
+
+    /// Files again every entry of the list that starts at `first` (taken out of
+    /// its place), freeing the cancelled ones.
+    fn refile_all(&mut self, first: u32) {
+        let mut index = first;
+        while index != NIL {
+            let next = self.entries[index as usize].next;
+            match self.entries[index as usize].waker {
+                Some(_) => self.file(index),
+                None => self.free_cancelled(index),
+            }
+            index = next;
+        }
+    }
+
+    /// Frees every cancelled entry: the lists are built again from the entries,
+    /// read in address order (walking the lists would be a cache miss a step).
+    fn sweep(&mut self) {
+        self.empty_lists();
+        for index in 0..self.entries.len() as u32 {
+            let entry = &self.entries[index as usize];
+            match (entry.place, &entry.waker) {
+                (Place::Free, _) => {}
+                (_, Some(_)) => self.file(index),
+                (_, None) => self.free_cancelled(index),
+            }
+        }
+        debug_assert_eq!(self.cancelled, 0);
+    }
+
+    /// Frees the list that starts at `first`, all of whose entries are cancelled.
+    fn free_cancelled_list(&mut self, first: u32) {
+        let mut index = first;
+        while index != NIL {
+            let next = self.entries[index as usize].next;
+            self.unlink(index);
+            self.free_cancelled(index);
+            index = next;
+        }
+    }
+
+    /// Empties every list (their entries stay as they are).
+    fn empty_lists(&mut self) {
+        for level in 0..LEVELS {
+            let mut occupied = self.occupied[level];
+            while occupied != 0 {
+                self.slots[level][occupied.trailing_zeros() as usize] = NIL;
+                occupied &= occupied - 1;
+            }
+        }
+        (self.occupied, self.current, self.overflow) = ([0; LEVELS], NIL, NIL);
     }
 
     /// The first non-empty slot after `elapsed`'s, lowest level first, with the
@@ -361,33 +452,47 @@ impl Wheel {
         }
     }
 
-    /// Frees unlinked entry `index` and returns its waker.
+    /// Frees unlinked entry `index`, armed until now, and returns its waker.
     fn release(&mut self, index: u32) -> Waker {
+        self.len -= 1;
+        self.free_entry(index);
+        let entry = &mut self.entries[index as usize];
+        entry.waker.take().expect("an armed entry has a waker")
+    }
+
+    /// Frees unlinked entry `index`, cancelled before.
+    fn free_cancelled(&mut self, index: u32) {
+        self.cancelled -= 1;
+        self.free_entry(index);
+    }
+
+    /// Puts unlinked entry `index` on the free list.
+    fn free_entry(&mut self, index: u32) {
         let entry = &mut self.entries[index as usize];
         entry.place = Place::Free;
         entry.next = self.free;
         self.free = index;
-        self.len -= 1;
-        entry.waker.take().expect("a live entry has a waker")
     }
 
-    /// The entries of the list that starts at `first`.
-    fn list(&self, first: u32) -> impl Iterator<Item = u32> + '_ {
+    /// The armed entries of the list that starts at `first`.
+    fn armed(&self, first: u32) -> impl Iterator<Item = u32> + '_ {
         std::iter::successors((first != NIL).then_some(first), |&index| {
             let next = self.entries[index as usize].next;
             (next != NIL).then_some(next)
         })
+        .filter(|&index| self.entries[index as usize].waker.is_some())
     }
 
-    /// Once no timer is armed, forgets the free entries, keeping their room: the
+    /// Once no timer is armed, forgets every entry, keeping their room: the
     /// next timers fill it from the start, in address order, instead of in the
     /// order the last ones were freed (at 10⁶ timers, arming in freed order takes
     /// 4× as long: each arm a cache miss).
-    fn start_afresh_if_empty(&mut self) {
-        if self.len == 0 && !self.entries.is_empty() {
-            self.entries.clear();
-            self.free = NIL;
-        }
+    /// (Cancelled entries may still be in lists: they go too.)
+    fn start_afresh(&mut self) {
+        self.empty_lists();
+        self.entries.clear();
+        (self.free, self.cancelled) = (NIL, 0);
+        self.earliest.set(Some(None));
     }
 
     /// Gives back the memory a burst of timers grew, once the entries in use fit
@@ -434,6 +539,15 @@ mod tests {
     /// every timer fires once, at the first advance at or past its deadline, in
     /// deadline order, never early, none lost.
     fn against_the_model(ops: usize, seed: u64, spread: u64) {
+        against_the_model_with(ops, seed, spread, (5, 7));
+    }
+
+    /// [`against_the_model`] with the mix of operations `(arms, cancels)`: of
+    /// ten, `arms` are arms, `cancels - arms` cancels, the rest advances. Also
+    /// checks that cancelled entries stay within their bound; returns the most
+    /// that waited at once.
+    fn against_the_model_with(ops: usize, seed: u64, spread: u64, mix: (u64, u64)) -> usize {
+        let mut most_cancelled = 0;
         let mut rng = Rng(seed | 1);
         let mut wheel = Wheel::new();
         let mut model: BTreeMap<(u64, u64), WheelKey> = BTreeMap::new();
@@ -442,7 +556,7 @@ mod tests {
         let waker = futures_task::noop_waker();
         for _ in 0..ops {
             match rng.below(10) {
-                0..=4 => {
+                op if op < mix.0 => {
                     let at = match rng.below(20) {
                         0 => now.saturating_sub(rng.below(1000)), // in the past
                         1 => {
@@ -455,7 +569,7 @@ mod tests {
                     model.insert((at, seq), key);
                     keys.push((at, seq, key));
                 }
-                5..=6 if !keys.is_empty() => {
+                op if op < mix.1 && !keys.is_empty() => {
                     let (at, seq, key) = keys.swap_remove(rng.below(keys.len() as u64) as usize);
                     let armed = model.remove(&(at, seq)).is_some();
                     assert_eq!(wheel.remove(key).is_some(), armed, "cancel of {at}");
@@ -472,9 +586,80 @@ mod tests {
                 }
             }
             assert_eq!(wheel.len(), model.len());
+            assert!(
+                wheel.cancelled <= 2 * wheel.len + SWEEP_SLACK,
+                "cancelled pile up"
+            );
+            most_cancelled = most_cancelled.max(wheel.cancelled);
             let earliest = model.keys().next().map(|(at, _)| *at);
             assert_eq!(wheel.earliest(), earliest, "the earliest deadline");
         }
+        most_cancelled
+    }
+
+    #[test]
+    fn mostly_cancels_match_the_model() {
+        // Four cancels to five arms, few advances: cancelled entries wait in
+        // their lists, to be freed by cascades, by the search for the earliest
+        // deadline, or by a sweep.
+        let ops = if cfg!(miri) { 1_500 } else { 300_000 };
+        let most = against_the_model_with(ops, 17, 10_000_000_000, (5, 9));
+        assert!(
+            most > SWEEP_SLACK.min(ops / 4),
+            "no sweep was needed: {most}"
+        );
+    }
+
+    #[test]
+    fn a_sweep_frees_the_cancelled_and_keeps_the_armed() {
+        let mut wheel = Wheel::new();
+        let waker = futures_task::noop_waker();
+        let mut rng = Rng(5);
+        // Far off (a level-2 slot), so that no cascade frees them on the way.
+        let (timers, cancels) = if cfg!(miri) {
+            (200, 166)
+        } else {
+            (3_000, 2_500)
+        };
+        let mut keys: Vec<(u64, WheelKey)> = (0..timers)
+            .map(|i| {
+                let at = 1_000_000_000 + rng.below(1_000) * 1_000 + i % 1_000;
+                (at, wheel.insert(at, waker.clone()))
+            })
+            .collect();
+        for _ in 0..cancels {
+            let (_, key) = keys.swap_remove(rng.below(keys.len() as u64) as usize);
+            assert!(wheel.remove(key).is_some());
+            assert!(
+                wheel.cancelled <= 2 * wheel.len + SWEEP_SLACK,
+                "cancelled pile up"
+            );
+        }
+        assert!(wheel.cancelled < cancels - SWEEP_SLACK, "a sweep ran");
+        let mut expected: Vec<u64> = keys.iter().map(|&(at, _)| at).collect();
+        expected.sort_unstable();
+        let fired: Vec<u64> = fire(&mut wheel, 2_000_000_000)
+            .iter()
+            .map(|&(at, _)| at)
+            .collect();
+        assert_eq!(fired, expected, "exactly the armed ones fire");
+    }
+
+    #[test]
+    fn a_first_slot_of_cancelled_timers_is_passed_over() {
+        let mut wheel = Wheel::new();
+        let waker = futures_task::noop_waker();
+        let near: Vec<_> = (0..10)
+            .map(|i| wheel.insert(1_000_000 + i, waker.clone()))
+            .collect();
+        wheel.insert(50_000_000, waker.clone());
+        assert_eq!(wheel.earliest(), Some(1_000_000));
+        for key in near {
+            wheel.remove(key);
+        }
+        assert_eq!(wheel.earliest(), Some(50_000_000));
+        assert_eq!(fire(&mut wheel, 49_999_999), vec![]);
+        assert_eq!(fire(&mut wheel, 50_000_000).len(), 1);
     }
 
     #[test]
