@@ -165,7 +165,8 @@ impl Timers {
         }
     }
 
-    /// Gives back the memory a burst of timers grew, once none is armed.
+    /// Gives back the memory a burst of timers grew, once few are left (the loop
+    /// calls it when it is about to sleep).
     pub(crate) fn give_back_room(&self) {
         self.wheel.borrow_mut().give_back_room();
     }

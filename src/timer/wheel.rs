@@ -41,10 +41,10 @@
 //! **Precision is not the slot's.** Every entry keeps its exact deadline; a slot
 //! only says where to look. The earliest deadline — what the loop's alarm is armed
 //! for — is the least armed deadline of the first list that holds one (the
-//! current slot, else the next slot), kept in a cache that an insert lowers and only a removal of that
-//! very entry, or a cascade, clears. So the `timerfd` rings at the exact deadline,
-//! not at a slot boundary, and a timer never fires early: step 1 fires only the
-//! entries whose deadline has passed.
+//! current slot, else the next slot), kept in a cache that an insert lowers and
+//! only a removal of that very entry, or a cascade, clears. So the `timerfd`
+//! rings at the exact deadline, not at a slot boundary, and a timer never fires
+//! early: step 1 fires only the entries whose deadline has passed.
 
 use std::cell::Cell;
 use std::task::Waker;
@@ -606,7 +606,7 @@ mod tests {
         let most = against_the_model_with(ops, 17, 10_000_000_000, (5, 9));
         assert!(
             most > SWEEP_SLACK.min(ops / 4),
-            "no sweep was needed: {most}"
+            "no cancelled entry waited long: {most}"
         );
     }
 
